@@ -1,0 +1,47 @@
+//===- Passes.h - ResQ lowering passes and pipelines -------------*- C++ -*-===//
+#ifndef RESQ_CONVERSION_PASSES_H
+#define RESQ_CONVERSION_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace mlir {
+namespace arith { class ArithDialect; }
+namespace bufferization { class BufferizationDialect; }
+namespace func { class FuncDialect; }
+namespace LLVM { class LLVMDialect; }
+namespace memref { class MemRefDialect; }
+namespace scf { class SCFDialect; }
+namespace vector { class VectorDialect; }
+} // namespace mlir
+
+namespace resq {
+
+#define GEN_PASS_DECL
+#include "resq/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "resq/Conversion/Passes.h.inc"
+
+/// Options of the `resq-to-llvm` pipeline.
+struct ToLLVMOptions {
+  /// LLVM CPU name or "native": decides VNNI use in generated kernels.
+  std::string targetCpu = "x86-64";
+};
+
+/// Lowers a module holding ResQ and TOSA ops (or plain TOSA: the standard
+/// int8 graph) to the LLVM dialect. Every public function ends up with the
+/// C ABI `f(state?, inputs..., outputs...)`, all memrefs passed as
+/// descriptors (`llvm.emit_c_interface`).
+void buildResQToLLVMPipeline(mlir::OpPassManager &pm,
+                             const ToLLVMOptions &options);
+
+/// Registers `resq-to-llvm` with the pass registry.
+void registerResQPipelines();
+
+/// True when the named CPU (or "native": this machine) has AVX-512 VNNI.
+bool cpuHasAvx512Vnni(llvm::StringRef cpu);
+
+} // namespace resq
+
+#endif // RESQ_CONVERSION_PASSES_H

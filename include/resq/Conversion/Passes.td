@@ -1,0 +1,47 @@
+//===- Passes.td - ResQ lowering passes --------------------*- tablegen -*-===//
+
+#ifndef RESQ_CONVERSION_PASSES_TD
+#define RESQ_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// ResQToVector
+//===----------------------------------------------------------------------===//
+
+def ResQLowerStream : Pass<"resq-lower-stream", "::mlir::ModuleOp"> {
+  let summary = "Lay out the stream state and lower ResQ ops to vector code";
+  let description = [{
+    Lays out the state of every residualized layer in one per-stream buffer
+    and rewrites the step function's `!resq.stream` argument into
+    `memref<Nxi8>`. The layout is recorded in the module attribute
+    `resq.stream_layout` (offsets, shapes, statistics slots) for runners and
+    generated C headers.
+
+    Each `resq.begin_frame` becomes the keyframe decision on the state
+    header; each residualized layer becomes loops over `scf`, `memref`,
+    `arith` and `vector` ops: residual quantization with per-block bit-width
+    selection, the update of `R`, and the linear op over changed blocks only,
+    accumulating into `A`. Dot products of int8 codes use AVX-512 VNNI
+    (`llvm.x86.avx512.vpdpbusd.512`) when `target-cpu` has it, and portable
+    16-lane int32 vector code otherwise. Weights are packed at compile time
+    into the layout each path reads.
+
+    All public functions get `llvm.emit_c_interface`, and the stream layout
+    is frozen at this point: the step function's ABI is
+    `step(state, inputs..., outputs...)` after `--resq-to-llvm`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect", "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+  let options = [
+    Option<"targetCpu", "target-cpu", "std::string", "\"x86-64\"",
+           "CPU the code is generated for (an LLVM CPU name or 'native'); "
+           "decides whether VNNI instructions are used">,
+  ];
+}
+
+#endif // RESQ_CONVERSION_PASSES_TD

@@ -1,0 +1,109 @@
+//===- Passes.td - ResQ graph transformations --------------*- tablegen -*-===//
+//
+// Keep alphabetical.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef RESQ_TRANSFORMS_PASSES_TD
+#define RESQ_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ResQDynamicBits : Pass<"resq-dynamic-bits", "::mlir::ModuleOp"> {
+  let summary = "Choose residual bit-widths at run time, per frame and block";
+  let description = [{
+    Turns every residualized layer into Dynamic ResQ: instead of one static
+    bit-width, the generated code picks for each frame and each spatial block
+    of the layer's input the smallest width in `bit-set` that represents the
+    block's rounded residual. Blocks that need 0 bits are skipped: no MACs,
+    no accumulator writes. When more than `scene-cut` of a layer's blocks
+    need the widest width, the frame becomes a keyframe from that layer on.
+    The residual step of each layer is kept.
+
+    Before:
+
+    ```mlir
+    %acc = resq.conv2d "conv0" %s, %x, %w, %b, %zp {...}
+        residual <step = 4, bits = [8]> : (...) -> tensor<1x16x16x16xi32>
+    ```
+
+    After `--resq-dynamic-bits="bit-set=0,2,4,8 block=4 scene-cut=0.5"`:
+
+    ```mlir
+    %acc = resq.conv2d "conv0" %s, %x, %w, %b, %zp {...}
+        residual <step = 4, bits = [0, 2, 4, 8], block = 4, scene_cut = 0.5>
+        : (...) -> tensor<1x16x16x16xi32>
+    ```
+  }];
+  let dependentDialects = ["::resq::ResQDialect"];
+  let options = [
+    ListOption<"bitSet", "bit-set", "int64_t",
+               "Allowed bit-widths, from {0, 2, 3, ..., 8} (default 0,2,4,8)">,
+    Option<"block", "block", "int64_t", "4",
+           "Spatial block size in input pixels (block x block, all channels)">,
+    Option<"sceneCut", "scene-cut", "double", "0.5",
+           "Fraction of blocks needing the widest bit-width above which the "
+           "frame becomes a keyframe (1.0 disables the rule)">,
+  ];
+}
+
+def ResQResidualize : Pass<"resq-residualize", "::mlir::ModuleOp"> {
+  let summary = "Rewrite a standard int8 TOSA graph into a residual graph";
+  let description = [{
+    Makes the function that holds the network's int8 linear layers a step
+    function over a video stream: it gains a leading `!resq.stream` argument,
+    starts with `resq.begin_frame`, and each int8 `tosa.conv2d`,
+    `tosa.depthwise_conv2d`, `tosa.transpose_conv2d` and `tosa.matmul` with
+    constant weights becomes its residualized `resq` form, which returns the
+    layer's reconstructed int32 accumulator. Every other op stays and
+    consumes the reconstructed accumulators unchanged.
+
+    A layer's step is, in order of precedence: `layer-steps`, the layer's
+    calibrated `resq.step` attribute, `step`. Its bit-width: `layer-bits`,
+    then `bits`. Layers are named by their location name when they have one,
+    else `<op>_<index>` in program order.
+
+    Before:
+
+    ```mlir
+    func.func @main(%x: tensor<1x16x16x8xi8>) -> tensor<1x16x16x16xi8> {
+      %acc = tosa.conv2d %x, %w, %b, %xzp, %wzp {...}
+      %y = tosa.rescale %acc, ...
+      return %y
+    }
+    ```
+
+    After `--resq-residualize="step=4 bits=8"`:
+
+    ```mlir
+    func.func @main(%s: !resq.stream, %x: tensor<1x16x16x8xi8>)
+        -> tensor<1x16x16x16xi8> {
+      resq.begin_frame %s
+      %acc = resq.conv2d "conv2d_0" %s, %x, %w, %b, %xzp {...}
+          residual <step = 4, bits = [8]> : (...) -> tensor<1x16x16x16xi32>
+      %y = tosa.rescale %acc, ...
+      return %y
+    }
+    ```
+
+    Errors, each with the op's location: a linear layer that is not int8,
+    weights that are not constant or have a non-zero zero point, ops the
+    residual graph does not support (named), bad option values.
+  }];
+  let dependentDialects = ["::resq::ResQDialect"];
+  let options = [
+    Option<"step", "step", "int64_t", "4",
+           "Residual step for every layer without a calibrated or explicit one">,
+    Option<"bits", "bits", "int64_t", "8",
+           "Static residual bit-width, 2 to 8">,
+    Option<"keyframeInterval", "keyframe-interval", "int64_t", "0",
+           "Force a keyframe every K frames (0: only the first frame, resets "
+           "and scene cuts)">,
+    ListOption<"layerSteps", "layer-steps", "std::string",
+               "Per-layer steps, as LAYER:STEP entries">,
+    ListOption<"layerBits", "layer-bits", "std::string",
+               "Per-layer bit-widths, as LAYER:BITS entries">,
+  ];
+}
+
+#endif // RESQ_TRANSFORMS_PASSES_TD

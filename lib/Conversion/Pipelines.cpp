@@ -1,0 +1,60 @@
+//===- Pipelines.cpp - the resq-to-llvm pipeline --------------------------===//
+
+#include "resq/Conversion/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+void resq::buildResQToLLVMPipeline(OpPassManager &pm,
+                                   const ToLLVMOptions &options) {
+  // 1. Stream state layout and the residual kernels (vector dialect).
+  ResQLowerStreamOptions lowerOptions;
+  lowerOptions.targetCpu = options.targetCpu;
+  pm.addPass(createResQLowerStream(lowerOptions));
+  // 2. The rest of the graph is standard TOSA: upstream's lowering, the same
+  //    one that defines the standard int8 graph the tests compare against.
+  //    Results become out-parameters so every step function has one ABI.
+  static constexpr const char *kUpstream =
+      "func.func(tosa-optional-decompositions, tosa-to-linalg-named,"
+      "  tosa-to-linalg, tosa-to-arith{include-apply-rescale=true},"
+      "  tosa-to-tensor, convert-elementwise-to-linalg),"
+      "one-shot-bufferize{bufferize-function-boundaries"
+      "  function-boundary-type-conversion=identity-layout-map},"
+      "buffer-results-to-out-params,"
+      "buffer-deallocation-pipeline,"
+      "func.func(convert-linalg-to-loops),"
+      "convert-vector-to-scf,"
+      "convert-bufferization-to-memref,"
+      "expand-strided-metadata,"
+      "lower-affine,"
+      "convert-scf-to-cf,"
+      "convert-vector-to-llvm,"
+      "convert-to-llvm,"
+      "reconcile-unrealized-casts";
+  if (failed(parsePassPipeline(kUpstream, pm, llvm::errs())))
+    llvm::report_fatal_error("resq-to-llvm: upstream passes not registered");
+}
+
+namespace {
+struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
+  Option<std::string> targetCpu{
+      *this, "target-cpu",
+      llvm::cl::desc("CPU to generate code for (LLVM name or 'native'); "
+                     "VNNI is used when it has AVX-512 VNNI"),
+      llvm::cl::init("x86-64")};
+};
+} // namespace
+
+void resq::registerResQPipelines() {
+  PassPipelineRegistration<PipelineOptions>(
+      "resq-to-llvm",
+      "Lower ResQ + TOSA (or plain int8 TOSA) to the LLVM dialect with "
+      "vectorized residual kernels",
+      [](OpPassManager &pm, const PipelineOptions &opts) {
+        ToLLVMOptions options;
+        options.targetCpu = opts.targetCpu;
+        buildResQToLLVMPipeline(pm, options);
+      });
+}
