@@ -1,5 +1,24 @@
+//===- LowerStream.cpp - stream state layout and residual kernels ---------===//
+//
+// Lowers a ResQ step function to loops of scf/memref/arith/vector ops:
+//
+//  * the per-stream state is one byte buffer (memref<Nxi8>) holding a frame
+//    header, then per residualized layer its statistics, reconstructed input
+//    R (int16), residual codes Q (int8), per-block bit-widths and int32
+//    accumulator A;
+//  * `resq.begin_frame` decides keyframe or residual frame on the header;
+//  * a residualized layer quantizes its residual per block (choosing the
+//    bit-width), updates R, and runs its linear op over the taps whose input
+//    block changed, accumulating into A; a keyframe resets R and A.
+//
+// The numeric contract is RESQ-SEMANTICS.md; the comments name its terms.
+//
+//===----------------------------------------------------------------------===//
+
 #include "resq/Conversion/Passes.h"
+
 #include "ResQ/IR/ResQ.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -7,13 +26,1031 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/TargetParser/X86TargetParser.h"
+
 namespace resq {
 #define GEN_PASS_DEF_RESQLOWERSTREAM
+#define GEN_PASS_DEF_RESQLOWERINTRINSICS
 #include "resq/Conversion/Passes.h.inc"
-}
+} // namespace resq
+
+using namespace mlir;
+using namespace resq;
+
 namespace {
-struct LowerStreamPass : public resq::impl::ResQLowerStreamBase<LowerStreamPass> {
-  using ResQLowerStreamBase::ResQLowerStreamBase;
-  void runOnOperation() override {}
+
+/// Vector width of the kernels: 16 int32 lanes (one AVX-512 register).
+constexpr int64_t kLanes = 16;
+/// Every state region starts on a cache line.
+constexpr int64_t kAlign = 64;
+
+/// Stream header, int64 slots at byte offset 0.
+enum HeaderSlot : int64_t {
+  kFrames = 0,     // frames processed by the stream
+  kSinceKey = 1,   // frames since the last keyframe
+  kIsKey = 2,      // the current frame is a keyframe
+  kForceKey = 3,   // the caller asks for a keyframe (reset)
+  kHeaderSlots = 8
 };
+
+/// Per-layer statistics of the last frame, int64 slots.
+enum StatSlot : int64_t {
+  kStatKeyframe = 0,
+  kStatSceneCut = 1,
+  kStatHist = 2, // kStatHist + b: blocks with bit-width b, b = 0..8
+  kStatBlocks = 11,
+  kStatMacs = 12,
+  kStatBops = 13,
+  kStatSlots = 16
+};
+
+int64_t roundUp(int64_t value, int64_t multiple) {
+  return (value + multiple - 1) / multiple * multiple;
 }
+
+/// Where one layer's state lives in the stream buffer (byte offsets).
+struct LayerState {
+  int64_t stats = 0, r = 0, q = 0, bits = 0, a = 0;
+  int64_t channels = 0;         // input channels padded to kLanes
+  int64_t blocksY = 0, blocksX = 0;
+  int64_t numBlocks() const { return blocksY * blocksX; }
+};
+
+/// Small helpers over an ImplicitLocOpBuilder that keep the kernel code
+/// readable: constants, loops with carried values, conditionals.
+class Emitter {
+public:
+  explicit Emitter(ImplicitLocOpBuilder &b) : b(b) {}
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value i32(int64_t v) { return arith::ConstantIntOp::create(b, v, 32); }
+  Value i64(int64_t v) { return arith::ConstantIntOp::create(b, v, 64); }
+  Value splat(Value scalar, int64_t lanes = kLanes) {
+    return vector::BroadcastOp::create(
+        b, VectorType::get({lanes}, scalar.getType()), scalar);
+  }
+  Value splatI32(int64_t v) { return splat(i32(v)); }
+
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, p, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, c, x, y);
+  }
+  Value andI(Value x, Value y) { return arith::AndIOp::create(b, x, y); }
+  Value orI(Value x, Value y) { return arith::OrIOp::create(b, x, y); }
+  Value minS(Value x, Value y) { return arith::MinSIOp::create(b, x, y); }
+  Value toIndex(Value v) {
+    return arith::IndexCastOp::create(b, b.getIndexType(), v);
+  }
+  Value toI64(Value v) {
+    if (v.getType().isIndex())
+      return arith::IndexCastOp::create(b, b.getI64Type(), v);
+    return arith::ExtSIOp::create(b, b.getI64Type(), v);
+  }
+  Value extS(Value v, Type elem) {
+    Type t = elem;
+    if (auto vt = dyn_cast<VectorType>(v.getType()))
+      t = VectorType::get(vt.getShape(), elem);
+    return arith::ExtSIOp::create(b, t, v);
+  }
+  Value trunc(Value v, Type elem) {
+    Type t = elem;
+    if (auto vt = dyn_cast<VectorType>(v.getType()))
+      t = VectorType::get(vt.getShape(), elem);
+    return arith::TruncIOp::create(b, t, v);
+  }
+
+  Value load(Value memref, ValueRange indices) {
+    return memref::LoadOp::create(b, memref, indices);
+  }
+  void store(Value value, Value memref, ValueRange indices) {
+    memref::StoreOp::create(b, value, memref, indices);
+  }
+  /// Adds `delta` (i64) to an int64 slot.
+  void addToSlot(Value memref, int64_t slot, Value delta) {
+    Value at = idx(slot);
+    store(add(load(memref, at), delta), memref, at);
+  }
+
+  /// scf.for from lb to ub; `body` returns the values carried to the next
+  /// iteration (none when `inits` is empty).
+  SmallVector<Value>
+  loop(Value lb, Value ub, ValueRange inits,
+       function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto forOp = scf::ForOp::create(b, lb, ub, idx(1), inits);
+    OpBuilder::InsertionGuard guard(b);
+    Block *block = forOp.getBody();
+    if (inits.empty()) {
+      b.setInsertionPoint(block->getTerminator());
+      body(forOp.getInductionVar(), {});
+    } else {
+      b.setInsertionPointToEnd(block);
+      SmallVector<Value> next =
+          body(forOp.getInductionVar(), block->getArguments().drop_front());
+      scf::YieldOp::create(b, next);
+    }
+    return SmallVector<Value>(forOp.getResults());
+  }
+  void loop(int64_t lb, int64_t ub, function_ref<void(Value)> body) {
+    loop(idx(lb), idx(ub), {}, [&](Value iv, ValueRange) {
+      body(iv);
+      return SmallVector<Value>();
+    });
+  }
+  void loop(Value lb, Value ub, function_ref<void(Value)> body) {
+    loop(lb, ub, {}, [&](Value iv, ValueRange) {
+      body(iv);
+      return SmallVector<Value>();
+    });
+  }
+
+  void ifThen(Value cond, function_ref<void()> then) {
+    auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    then();
+  }
+  void ifThenElse(Value cond, function_ref<void()> then,
+                  function_ref<void()> otherwise) {
+    auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    then();
+    b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+    otherwise();
+  }
+  /// Values of `then()` when `cond` holds, else `orElse`.
+  SmallVector<Value> ifValues(Value cond, ValueRange orElse,
+                              function_ref<SmallVector<Value>()> then) {
+    auto ifOp = scf::IfOp::create(b, orElse.getTypes(), cond,
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, then());
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, orElse);
+    return SmallVector<Value>(ifOp.getResults());
+  }
+
+  ImplicitLocOpBuilder &b;
+};
+
+/// Everything needed to emit one residualized layer.
+class LayerLowering {
+public:
+  LayerLowering(ImplicitLocOpBuilder &b, Operation *op, Value stream,
+                const LayerState &state, bool vnni, ModuleOp module,
+                SymbolTable &symbols)
+      : b(b), e(b), op(op), stream(stream), st(state), vnni(vnni),
+        module(module), symbols(symbols), g(getLinearGeometry(op)),
+        residual(getResidual(op)) {}
+
+  LogicalResult lower();
+
+private:
+  bool isDepthwise() const {
+    return g.kind == LinearGeometry::Kind::Depthwise;
+  }
+  int64_t outBlocks() const { return roundUp(g.oc, kLanes) / kLanes; }
+
+  LogicalResult packConstants();
+  Value global(StringRef suffix, DenseElementsAttr value);
+  Value view(int64_t offset, ArrayRef<int64_t> shape, Type elem);
+
+  /// Loads 16 channels of input X at (n, y, x, c0); lanes past the real
+  /// channels read as 0.
+  Value loadInput(Value n, Value y, Value x, Value c0);
+  /// Indices of A for output pixel (n, oy, ox) and channel c0.
+  SmallVector<Value> accIndices(Value n, Value oy, Value ox, Value c0);
+
+  /// Input row (or column) of a window tap and whether it is inside.
+  std::pair<Value, Value> tapInput(Value out, int64_t k, int64_t stride,
+                                   int64_t dilation, int64_t pad,
+                                   int64_t inSize, Value tap);
+
+  void emitResidualQuantization(Value key);
+  void emitKeyframeState();
+  void emitQuantizeBlock(Value n, Value by, Value bx);
+  void emitLinear(bool keyframe);
+  void emitOutputPixel(bool keyframe, Value n, Value oy, Value ox);
+  Value emitDenseTaps(bool keyframe, Value n, Value oy, Value ox,
+                      Value ocb);
+  Value emitDepthwiseTaps(bool keyframe, Value n, Value oy, Value ox,
+                          Value cb);
+  void emitKeyframeStats();
+
+  /// Residual of 16 channels: D = X - R as i32, and |D| rounded by the step.
+  std::pair<Value, Value> residualAt(Value n, Value y, Value x, Value c0);
+  /// Block index of an input pixel.
+  Value blockOf(Value pixel) {
+    return arith::DivUIOp::create(b, pixel, e.idx(residual.getBlock()));
+  }
+
+  ImplicitLocOpBuilder &b;
+  Emitter e;
+  Operation *op;
+  Value stream;
+  const LayerState &st;
+  bool vnni;
+  ModuleOp module;
+  SymbolTable &symbols;
+  LinearGeometry g;
+  ResidualAttr residual;
+
+  int64_t inputZp = 0;
+  Value input;                         // X as a strided memref
+  Value header, stats, rView, qView, q32View, bitsView, aView;
+  Value weights, weightSums, bias, channelOf;
+  int64_t weightBatchStride = 0;       // packed weights per matmul batch
+  int64_t weightSumBatchStride = 0;
+};
+
+Value LayerLowering::view(int64_t offset, ArrayRef<int64_t> shape,
+                          Type elem) {
+  auto type = MemRefType::get(shape, elem);
+  return memref::ViewOp::create(b, type, stream, e.idx(offset), ValueRange{});
+}
+
+Value LayerLowering::global(StringRef suffix, DenseElementsAttr value) {
+  std::string name =
+      ("__resq_" + getLayerName(op).getValue() + "_" + suffix).str();
+  auto type = MemRefType::get(value.getType().getShape(),
+                              value.getType().getElementType());
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    auto globalOp = memref::GlobalOp::create(
+        b, name, b.getStringAttr("private"), type, value,
+        /*constant=*/true, b.getI64IntegerAttr(kAlign));
+    symbols.insert(globalOp); // renames on clash
+    name = globalOp.getSymName().str();
+  }
+  return memref::GetGlobalOp::create(b, type, name);
+}
+
+/// Packs weights, weight sums and bias at compile time into the layouts the
+/// kernels read:
+///  * dense ops, VNNI: [batch][ocb][ky][kx][ic/4][16 lanes][4], so one
+///    64-byte load feeds vpdpbusd with 4 input channels for 16 outputs;
+///  * dense ops, portable: [batch][ocb][ky][kx][ic][16 lanes];
+///  * depthwise: [ky][kx][oc padded to 16];
+/// plus per-tap weight sums (VNNI: they undo the +128 that makes the codes
+/// unsigned) and the bias padded to whole vectors.
+LogicalResult LayerLowering::packConstants() {
+  DenseElementsAttr w, zp;
+  if (!matchPattern(op->getOperand(2), m_Constant(&w)))
+    return op->emitError() << "resq lowering: weights of layer '"
+                           << getLayerName(op).getValue()
+                           << "' must be dense constants";
+  Value zpValue = isa<MatMulOp>(op) ? op->getOperand(3) : op->getOperand(4);
+  if (!matchPattern(zpValue, m_Constant(&zp)))
+    return op->emitError() << "resq lowering: input zero point must be a "
+                              "constant";
+  inputZp = (*zp.getValues<APInt>().begin()).getSExtValue();
+  SmallVector<int8_t> wv;
+  for (const APInt &v : w.getValues<APInt>())
+    wv.push_back(static_cast<int8_t>(v.getSExtValue()));
+
+  int64_t ocp = roundUp(g.oc, kLanes), ocb = ocp / kLanes;
+  int64_t taps = g.kh * g.kw;
+  MLIRContext *ctx = b.getContext();
+  Type i8 = IntegerType::get(ctx, 8), i32 = IntegerType::get(ctx, 32);
+
+  // Bias (matmul has none).
+  SmallVector<int32_t> biasValues(ocp, 0);
+  if (!isa<MatMulOp>(op)) {
+    DenseElementsAttr bAttr;
+    if (!matchPattern(op->getOperand(3), m_Constant(&bAttr)))
+      return op->emitError() << "resq lowering: bias must be a constant";
+    SmallVector<int32_t> bv;
+    for (const APInt &v : bAttr.getValues<APInt>())
+      bv.push_back(static_cast<int32_t>(v.getSExtValue()));
+    for (int64_t o = 0; o < g.oc; ++o)
+      biasValues[o] = bv.size() == 1 ? bv[0] : bv[o];
+  }
+  bias = global("bias", DenseElementsAttr::get(
+                            RankedTensorType::get({ocp}, i32),
+                            ArrayRef<int32_t>(biasValues)));
+
+  if (isDepthwise()) {
+    // TOSA depthwise weights KH x KW x C x M: flat index (tap * OC + o).
+    SmallVector<int8_t> packed(taps * ocp, 0);
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t o = 0; o < g.oc; ++o)
+        packed[t * ocp + o] = wv[t * g.oc + o];
+    weights = global("weights", DenseElementsAttr::get(
+                                    RankedTensorType::get({taps * ocp}, i8),
+                                    ArrayRef<int8_t>(packed)));
+    if (g.multiplier > 1) {
+      // Input channel of every output lane, for the gather.
+      SmallVector<int32_t> channel(ocp, 0);
+      for (int64_t o = 0; o < g.oc; ++o)
+        channel[o] = static_cast<int32_t>(o / g.multiplier);
+      channelOf = global("channel", DenseElementsAttr::get(
+                                        RankedTensorType::get({ocp}, i32),
+                                        ArrayRef<int32_t>(channel)));
+    }
+    return success();
+  }
+
+  // Dense ops: W(batch, oc, tap, ic) from the op's own layout.
+  int64_t batches = 1;
+  auto weightAt = [&](int64_t nb, int64_t o, int64_t t, int64_t c) -> int8_t {
+    if (auto mm = dyn_cast<MatMulOp>(op)) {
+      // N x C x W: output channel o = w, input channel c.
+      (void)mm;
+      return wv[(nb * g.ic + c) * g.oc + o];
+    }
+    return wv[(o * taps + t) * g.ic + c]; // OHWI
+  };
+  if (auto mm = dyn_cast<MatMulOp>(op))
+    batches = cast<RankedTensorType>(mm.getWeight().getType()).getShape()[0];
+
+  int64_t ic4 = roundUp(g.ic, 4) / 4;
+  int64_t perBatch = vnni ? ocb * taps * ic4 * 64 : ocb * taps * g.ic * kLanes;
+  SmallVector<int8_t> packed(batches * perBatch, 0);
+  SmallVector<int32_t> sums(batches * ocb * taps * kLanes, 0);
+  for (int64_t nb = 0; nb < batches; ++nb)
+    for (int64_t o = 0; o < g.oc; ++o)
+      for (int64_t t = 0; t < taps; ++t) {
+        int64_t blk = o / kLanes, lane = o % kLanes;
+        int32_t sum = 0;
+        for (int64_t c = 0; c < g.ic; ++c) {
+          int8_t v = weightAt(nb, o, t, c);
+          sum += v;
+          int64_t at =
+              vnni ? (((blk * taps + t) * ic4 + c / 4) * kLanes + lane) * 4 +
+                         c % 4
+                   : ((blk * taps + t) * g.ic + c) * kLanes + lane;
+          packed[nb * perBatch + at] = v;
+        }
+        sums[((nb * ocb + blk) * taps + t) * kLanes + lane] = sum;
+      }
+  weights = global("weights", DenseElementsAttr::get(
+                                  RankedTensorType::get(
+                                      {(int64_t)packed.size()}, i8),
+                                  ArrayRef<int8_t>(packed)));
+  weightSums = global("weight_sums", DenseElementsAttr::get(
+                                         RankedTensorType::get(
+                                             {(int64_t)sums.size()}, i32),
+                                         ArrayRef<int32_t>(sums)));
+  if (batches > 1) {
+    weightBatchStride = perBatch;
+    weightSumBatchStride = ocb * taps * kLanes;
+  }
+  return success();
+}
+
+Value LayerLowering::loadInput(Value n, Value y, Value x, Value c0) {
+  auto type = VectorType::get({kLanes}, b.getI8Type());
+  SmallVector<Value> indices = {n, y};
+  if (g.kind != LinearGeometry::Kind::MatMul)
+    indices.push_back(x);
+  indices.push_back(c0);
+  Value pad = arith::ConstantIntOp::create(b, 0, 8);
+  bool inBounds = g.ic % kLanes == 0;
+  return vector::TransferReadOp::create(b, type, input, indices, pad,
+                                        ArrayRef<bool>{inBounds});
+}
+
+SmallVector<Value> LayerLowering::accIndices(Value n, Value oy, Value ox,
+                                             Value c0) {
+  if (g.kind == LinearGeometry::Kind::MatMul)
+    return {n, oy, c0};
+  return {n, oy, ox, c0};
+}
+
+std::pair<Value, Value> LayerLowering::tapInput(Value out, int64_t k,
+                                                int64_t stride,
+                                                int64_t dilation, int64_t pad,
+                                                int64_t inSize, Value tap) {
+  using P = arith::CmpIPredicate;
+  Value zero = e.idx(0), size = e.idx(inSize);
+  if (g.kind == LinearGeometry::Kind::Transpose) {
+    // Output o gets input i through tap t when o = i * stride + pad + t.
+    Value num = e.sub(e.sub(out, e.idx(pad)), tap);
+    Value in = arith::DivSIOp::create(b, num, e.idx(stride));
+    Value exact = e.cmp(P::eq, arith::RemSIOp::create(b, num, e.idx(stride)),
+                        zero);
+    Value valid = e.andI(e.andI(e.cmp(P::sge, num, zero), exact),
+                         e.cmp(P::slt, in, size));
+    return {in, valid};
+  }
+  Value in = e.add(e.sub(e.mul(out, e.idx(stride)), e.idx(pad)),
+                   e.mul(tap, e.idx(dilation)));
+  Value valid = e.andI(e.cmp(P::sge, in, zero), e.cmp(P::slt, in, size));
+  return {in, valid};
+}
+
+std::pair<Value, Value> LayerLowering::residualAt(Value n, Value y, Value x,
+                                                  Value c0) {
+  Type i32 = b.getI32Type();
+  Value xs = e.extS(loadInput(n, y, x, c0), i32);
+  auto rType = VectorType::get({kLanes}, b.getI16Type());
+  Value rs = e.extS(vector::LoadOp::create(b, rType, rView,
+                                           ValueRange{n, y, x, c0}),
+                    i32);
+  Value d = e.sub(xs, rs);
+  Value zero = e.splatI32(0);
+  Value negative = e.cmp(arith::CmpIPredicate::slt, d, zero);
+  Value magnitude = e.select(negative, e.sub(zero, d), d);
+  // Round half away from zero: (|D| + floor(s/2)) div s.
+  int64_t s = residual.getStep();
+  Value rounded = arith::DivUIOp::create(
+      b, e.add(magnitude, e.splatI32(s / 2)), e.splatI32(s));
+  return {d, rounded};
+}
+
+/// Dynamic ResQ, first half: per block, the largest rounded residual picks
+/// the bit-width. Blocks are counted per width; when too many need the
+/// widest, the scene-cut rule makes this a keyframe.
+void LayerLowering::emitResidualQuantization(Value key) {
+  using P = arith::CmpIPredicate;
+  ArrayRef<int64_t> widths = residual.getBits();
+  int64_t bs = residual.getBlock();
+  e.ifThen(arith::XOrIOp::create(b, key, arith::ConstantIntOp::create(b, 1, 1)),
+           [&] {
+    e.loop(0, g.n, [&](Value n) {
+      e.loop(0, st.blocksY, [&](Value by) {
+        e.loop(0, st.blocksX, [&](Value bx) {
+          Value y0 = e.mul(by, e.idx(bs)), x0 = e.mul(bx, e.idx(bs));
+          Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
+          Value x1 = e.minS(e.add(x0, e.idx(bs)), e.idx(g.iw));
+          Value m = e.loop(y0, y1, {e.i32(0)}, [&](Value y, ValueRange my) {
+            return e.loop(x0, x1, {my[0]}, [&](Value x, ValueRange mx) {
+              return e.loop(e.idx(0), e.idx(st.channels / kLanes), {mx[0]},
+                            [&](Value cb, ValueRange mc) {
+                Value d, rounded;
+    std::tie(d, rounded) =
+                    residualAt(n, y, x, e.mul(cb, e.idx(kLanes)));
+                (void)d;
+                Value blockMax = vector::ReductionOp::create(
+                    b, vector::CombiningKind::MAXUI, rounded);
+                return SmallVector<Value>{
+                    arith::MaxUIOp::create(b, mc[0], blockMax)};
+              });
+            });
+          })[0];
+          // The smallest allowed width whose range 2^(b-1) - 1 holds m.
+          Value width = e.i32(widths.back());
+          for (int64_t w : llvm::reverse(widths.drop_back())) {
+            int64_t range = w == 0 ? 0 : (int64_t(1) << (w - 1)) - 1;
+            width = e.select(e.cmp(P::ule, m, e.i32(range)), e.i32(w), width);
+          }
+          e.store(e.trunc(width, b.getI8Type()), bitsView,
+                  ValueRange{n, by, bx});
+          Value slot = e.add(e.toIndex(width), e.idx(kStatHist));
+          e.store(e.add(e.load(stats, slot), e.i64(1)), stats, slot);
+        });
+      });
+    });
+    if (residual.isDynamic() && residual.getSceneCutFraction() < 1.0) {
+      int64_t threshold = static_cast<int64_t>(
+          residual.getSceneCutFraction() * g.n * st.numBlocks());
+      Value widest = e.load(stats, e.idx(kStatHist + widths.back()));
+      e.ifThen(e.cmp(P::sgt, widest, e.i64(threshold)), [&] {
+        e.store(e.i64(1), header, e.idx(kIsKey));
+        e.store(e.i64(0), header, e.idx(kSinceKey));
+        e.store(e.i64(1), stats, e.idx(kStatSceneCut));
+      });
+    }
+  });
+}
+
+/// Residual frame, second half: in every block with a non-zero width,
+/// Q = clamp(round(D / s)), R += s * Q, and Q is kept for the linear op.
+void LayerLowering::emitQuantizeBlock(Value n, Value by, Value bx) {
+  using P = arith::CmpIPredicate;
+  int64_t bs = residual.getBlock(), s = residual.getStep();
+  Value width = arith::ExtUIOp::create(b, b.getI32Type(),
+                                       e.load(bitsView, ValueRange{n, by, bx}));
+  e.ifThen(e.cmp(P::ne, width, e.i32(0)), [&] {
+    // 2^(b-1) - 1: the symmetric range of a b-bit residual code.
+    Value range = e.sub(arith::ShLIOp::create(b, e.i32(1),
+                                              e.sub(width, e.i32(1))),
+                        e.i32(1));
+    Value rangeV = e.splat(range);
+    Value y0 = e.mul(by, e.idx(bs)), x0 = e.mul(bx, e.idx(bs));
+    Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
+    Value x1 = e.minS(e.add(x0, e.idx(bs)), e.idx(g.iw));
+    e.loop(y0, y1, [&](Value y) {
+      e.loop(x0, x1, [&](Value x) {
+        e.loop(0, st.channels / kLanes, [&](Value cb) {
+          Value c0 = e.mul(cb, e.idx(kLanes));
+          Value d, rounded;
+    std::tie(d, rounded) = residualAt(n, y, x, c0);
+          Value clamped = arith::MinUIOp::create(b, rounded, rangeV);
+          Value zero = e.splatI32(0);
+          Value q = e.select(e.cmp(P::slt, d, zero), e.sub(zero, clamped),
+                             clamped);
+          auto rType = VectorType::get({kLanes}, b.getI16Type());
+          Value r = e.extS(vector::LoadOp::create(b, rType, rView,
+                                                  ValueRange{n, y, x, c0}),
+                           b.getI32Type());
+          Value updated = e.add(r, e.mul(q, e.splatI32(s)));
+          vector::StoreOp::create(b, e.trunc(updated, b.getI16Type()), rView,
+                                  ValueRange{n, y, x, c0});
+          vector::StoreOp::create(b, e.trunc(q, b.getI8Type()), qView,
+                                  ValueRange{n, y, x, c0});
+        });
+      });
+    });
+  });
+}
+
+/// Keyframe: R <- X, and the codes the linear op reads are X itself.
+void LayerLowering::emitKeyframeState() {
+  e.loop(0, g.n, [&](Value n) {
+    e.loop(0, g.ih, [&](Value y) {
+      e.loop(0, g.iw, [&](Value x) {
+        e.loop(0, st.channels / kLanes, [&](Value cb) {
+          Value c0 = e.mul(cb, e.idx(kLanes));
+          Value xv = loadInput(n, y, x, c0);
+          vector::StoreOp::create(b, e.extS(xv, b.getI16Type()), rView,
+                                  ValueRange{n, y, x, c0});
+          vector::StoreOp::create(b, xv, qView, ValueRange{n, y, x, c0});
+        });
+      });
+    });
+  });
+}
+
+/// Dot products of one output pixel and 16 output channels over the taps
+/// that read changed blocks (all valid taps on a keyframe).
+///   VNNI:     acc += sum_c (V + 128) * W  - 128 * sum_c W   (vpdpbusd)
+///   portable: acc += (V - corr) * W        lane by lane
+/// with V the codes (X on a keyframe, Q on a residual frame) and the zero
+/// point folded into the correction on keyframes.
+Value LayerLowering::emitDenseTaps(bool keyframe, Value n, Value oy, Value ox,
+                                   Value ocb) {
+  using P = arith::CmpIPredicate;
+  Type i32 = b.getI32Type();
+  int64_t taps = g.kh * g.kw, ic4 = roundUp(g.ic, 4) / 4;
+  int64_t zp = keyframe ? inputZp : 0;
+  Value acc0 = e.splatI32(0);
+  Value wBatch = e.idx(0), sBatch = e.idx(0);
+  if (weightBatchStride) {
+    wBatch = e.mul(n, e.idx(weightBatchStride));
+    sBatch = e.mul(n, e.idx(weightSumBatchStride));
+  }
+  auto v64 = VectorType::get({64}, b.getI8Type());
+  auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
+  auto v16i32 = VectorType::get({kLanes}, i32);
+  return e.loop(e.idx(0), e.idx(g.kh), {acc0}, [&](Value ky, ValueRange ay) {
+    Value iy, validY;
+    std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY, g.padTop,
+                                 g.ih, ky);
+    return e.loop(e.idx(0), e.idx(g.kw), {ay[0]}, [&](Value kx, ValueRange ax) {
+      Value ix, validX;
+    std::tie(ix, validX) = tapInput(ox, g.kw, g.strideX, g.dilationX,
+                                   g.padLeft, g.iw, kx);
+      Value valid = e.andI(validY, validX);
+      Value tap = e.add(e.mul(ky, e.idx(g.kw)), kx);
+      Value tapBase = e.mul(e.add(e.mul(ocb, e.idx(taps)), tap),
+                            e.idx(vnni ? ic4 * 64 : g.ic * kLanes));
+      tapBase = e.add(tapBase, wBatch);
+      return e.ifValues(valid, {ax[0]}, [&]() -> SmallVector<Value> {
+        auto body = [&]() -> SmallVector<Value> {
+          Value acc;
+          if (vnni) {
+            acc = e.loop(e.idx(0), e.idx(ic4), {ax[0]},
+                         [&](Value c4, ValueRange a) {
+              // Four codes as one i32, made unsigned by flipping the sign
+              // bit of each byte (+128), broadcast to all 16 lanes.
+              Value quad = e.load(q32View, ValueRange{n, iy, ix, c4});
+              quad = arith::XOrIOp::create(b, quad,
+                                           e.i32(int32_t(0x80808080u)));
+              Value codes = vector::BitCastOp::create(b, v64, e.splat(quad));
+              Value w = vector::LoadOp::create(
+                  b, v64, weights,
+                  ValueRange{e.add(tapBase, e.mul(c4, e.idx(64)))});
+              Value next = DotBytesOp::create(b, v16i32, a[0], codes, w);
+              return SmallVector<Value>{next};
+            })[0];
+            Value sumAt = e.add(
+                e.mul(e.add(e.mul(ocb, e.idx(taps)), tap), e.idx(kLanes)),
+                sBatch);
+            Value sums = vector::LoadOp::create(b, v16i32, weightSums,
+                                                ValueRange{sumAt});
+            acc = e.sub(acc, e.mul(sums, e.splatI32(128 + zp)));
+          } else {
+            acc = e.loop(e.idx(0), e.idx(g.ic), {ax[0]},
+                         [&](Value c, ValueRange a) {
+              Value code = e.extS(e.load(qView, ValueRange{n, iy, ix, c}), i32);
+              Value v = e.splat(e.sub(code, e.i32(zp)));
+              Value w = e.extS(
+                  vector::LoadOp::create(
+                      b, v16i8, weights,
+                      ValueRange{e.add(tapBase, e.mul(c, e.idx(kLanes)))}),
+                  i32);
+              return SmallVector<Value>{e.add(a[0], e.mul(v, w))};
+            })[0];
+          }
+          return {acc};
+        };
+        if (keyframe)
+          return body();
+        // Residual frame: only taps whose input block changed do work.
+        Value width = e.load(bitsView, ValueRange{n, blockOf(iy), blockOf(ix)});
+        Value changed = e.cmp(P::ne, width,
+                              arith::ConstantIntOp::create(b, 0, 8));
+        return e.ifValues(changed, {ax[0]}, body);
+      });
+    });
+  })[0];
+}
+
+/// Depthwise: lanes are output channels c * M + m, each reading its own
+/// input channel; no reduction over channels.
+Value LayerLowering::emitDepthwiseTaps(bool keyframe, Value n, Value oy,
+                                       Value ox, Value cb) {
+  using P = arith::CmpIPredicate;
+  Type i32 = b.getI32Type();
+  int64_t zp = keyframe ? inputZp : 0;
+  int64_t ocp = roundUp(g.oc, kLanes);
+  auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
+  Value c0 = e.mul(cb, e.idx(kLanes));
+  Value acc0 = e.splatI32(0);
+  return e.loop(e.idx(0), e.idx(g.kh), {acc0}, [&](Value ky, ValueRange ay) {
+    Value iy, validY;
+    std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY, g.padTop,
+                                 g.ih, ky);
+    return e.loop(e.idx(0), e.idx(g.kw), {ay[0]}, [&](Value kx, ValueRange ax) {
+      Value ix, validX;
+    std::tie(ix, validX) = tapInput(ox, g.kw, g.strideX, g.dilationX,
+                                   g.padLeft, g.iw, kx);
+      Value valid = e.andI(validY, validX);
+      Value tap = e.add(e.mul(ky, e.idx(g.kw)), kx);
+      return e.ifValues(valid, {ax[0]}, [&]() -> SmallVector<Value> {
+        auto body = [&]() -> SmallVector<Value> {
+          Value codes;
+          if (g.multiplier == 1) {
+            codes = vector::LoadOp::create(b, v16i8, qView,
+                                           ValueRange{n, iy, ix, c0});
+          } else {
+            auto v16i32 = VectorType::get({kLanes}, i32);
+            Value channels =
+                vector::LoadOp::create(b, v16i32, channelOf, ValueRange{c0});
+            auto maskType = VectorType::get({kLanes}, b.getI1Type());
+            Value mask = arith::ConstantOp::create(
+                b, DenseElementsAttr::get(maskType, true));
+            Value pass = vector::BroadcastOp::create(
+                b, v16i8, arith::ConstantIntOp::create(b, 0, 8));
+            codes = vector::GatherOp::create(
+                b, v16i8, qView, ValueRange{n, iy, ix, e.idx(0)}, channels,
+                mask, pass);
+          }
+          Value v = e.sub(e.extS(codes, i32), e.splatI32(zp));
+          Value w = e.extS(
+              vector::LoadOp::create(
+                  b, v16i8, weights,
+                  ValueRange{e.add(e.mul(tap, e.idx(ocp)), c0)}),
+              i32);
+          return {e.add(ax[0], e.mul(v, w))};
+        };
+        if (keyframe)
+          return body();
+        Value width = e.load(bitsView, ValueRange{n, blockOf(iy), blockOf(ix)});
+        Value changed = e.cmp(P::ne, width,
+                              arith::ConstantIntOp::create(b, 0, 8));
+        return e.ifValues(changed, {ax[0]}, body);
+      });
+    });
+  })[0];
+}
+
+/// One output pixel: keyframe A = acc + B; residual frame A += s * acc,
+/// and only when some tap read a changed block.
+void LayerLowering::emitOutputPixel(bool keyframe, Value n, Value oy,
+                                    Value ox) {
+  using P = arith::CmpIPredicate;
+  auto v16i32 = VectorType::get({kLanes}, b.getI32Type());
+  bool inBounds = g.oc % kLanes == 0;
+  auto write = [&]() {
+    e.loop(0, outBlocks(), [&](Value ob) {
+      Value c0 = e.mul(ob, e.idx(kLanes));
+      Value acc = isDepthwise() ? emitDepthwiseTaps(keyframe, n, oy, ox, ob)
+                                : emitDenseTaps(keyframe, n, oy, ox, ob);
+      SmallVector<Value> at = accIndices(n, oy, ox, c0);
+      Value result;
+      if (keyframe) {
+        result = e.add(acc, vector::LoadOp::create(b, v16i32, bias,
+                                                   ValueRange{c0}));
+      } else {
+        Value old = vector::TransferReadOp::create(
+            b, v16i32, aView, at, e.i32(0), ArrayRef<bool>{inBounds});
+        result = e.add(old, e.mul(acc, e.splatI32(residual.getStep())));
+      }
+      vector::TransferWriteOp::create(b, result, aView, at,
+                                      ArrayRef<bool>{inBounds});
+    });
+  };
+  if (keyframe)
+    return write();
+
+  // Count the taps that read changed blocks (and their bits) first: a pixel
+  // none of whose taps changed is skipped, and the counts are the MACs and
+  // BOPs the statistics report.
+  Value zero64 = e.i64(0);
+  SmallVector<Value> counts = e.loop(
+      e.idx(0), e.idx(g.kh), {zero64, zero64}, [&](Value ky, ValueRange cy) {
+        Value iy, validY;
+    std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY,
+                                     g.padTop, g.ih, ky);
+        return e.loop(
+            e.idx(0), e.idx(g.kw), {cy[0], cy[1]},
+            [&](Value kx, ValueRange cx) {
+              Value ix, validX;
+    std::tie(ix, validX) = tapInput(ox, g.kw, g.strideX, g.dilationX,
+                                           g.padLeft, g.iw, kx);
+              return e.ifValues(
+                  e.andI(validY, validX), {cx[0], cx[1]},
+                  [&]() -> SmallVector<Value> {
+                    Value width = e.toI64(arith::ExtUIOp::create(
+                        b, b.getI32Type(),
+                        e.load(bitsView,
+                               ValueRange{n, blockOf(iy), blockOf(ix)})));
+                    Value changed = arith::ExtUIOp::create(
+                        b, b.getI64Type(), e.cmp(P::ne, width, zero64));
+                    return {e.add(cx[0], changed), e.add(cx[1], width)};
+                  });
+            });
+      });
+  e.ifThen(e.cmp(P::sgt, counts[0], zero64), [&] {
+    Value macsPerTap = e.i64(g.macsPerTap());
+    e.addToSlot(stats, kStatMacs, e.mul(counts[0], macsPerTap));
+    // BOPs: activation bits x 8 weight bits per executed MAC.
+    e.addToSlot(stats, kStatBops,
+                e.mul(counts[1], e.mul(macsPerTap, e.i64(8))));
+    write();
+  });
+}
+
+void LayerLowering::emitLinear(bool keyframe) {
+  e.loop(0, g.n, [&](Value n) {
+    e.loop(0, g.oh, [&](Value oy) {
+      e.loop(0, g.ow, [&](Value ox) { emitOutputPixel(keyframe, n, oy, ox); });
+    });
+  });
+}
+
+/// A keyframe runs the whole layer at 8 bits: every block counts as 8-bit
+/// and BOPs are MACs x 8 x 8.
+void LayerLowering::emitKeyframeStats() {
+  int64_t blocks = g.n * st.numBlocks();
+  for (int64_t w = 0; w <= 8; ++w)
+    e.store(e.i64(w == 8 ? blocks : 0), stats, e.idx(kStatHist + w));
+  e.store(e.i64(1), stats, e.idx(kStatKeyframe));
+  e.store(e.i64(g.denseMacs()), stats, e.idx(kStatMacs));
+  e.store(e.i64(g.denseMacs() * 64), stats, e.idx(kStatBops));
+}
+
+LogicalResult LayerLowering::lower() {
+  if (failed(packConstants()))
+    return failure();
+  MLIRContext *ctx = b.getContext();
+  Type i8 = IntegerType::get(ctx, 8), i16 = IntegerType::get(ctx, 16),
+       i32 = IntegerType::get(ctx, 32), i64 = IntegerType::get(ctx, 64);
+
+  // X as a memref with whatever layout bufferization gives it.
+  auto inputType = cast<RankedTensorType>(op->getOperand(1).getType());
+  SmallVector<int64_t> dynStrides(inputType.getRank(), ShapedType::kDynamic);
+  auto inputMemref = MemRefType::get(
+      inputType.getShape(), i8,
+      StridedLayoutAttr::get(ctx, ShapedType::kDynamic, dynStrides));
+  input = bufferization::ToBufferOp::create(b, inputMemref, op->getOperand(1),
+                                            /*read_only=*/true);
+
+  header = view(0, {kHeaderSlots}, i64);
+  stats = view(st.stats, {kStatSlots}, i64);
+  SmallVector<int64_t> imageShape = {g.n, g.ih, g.iw, st.channels};
+  rView = view(st.r, imageShape, i16);
+  qView = view(st.q, imageShape, i8);
+  q32View = view(st.q, {g.n, g.ih, g.iw, st.channels / 4}, i32);
+  bitsView = view(st.bits, {g.n, st.blocksY, st.blocksX}, i8);
+  auto accType = cast<RankedTensorType>(op->getResult(0).getType());
+  aView = view(st.a, accType.getShape(), i32);
+
+  for (int64_t slot = 0; slot < kStatSlots; ++slot)
+    e.store(e.i64(0), stats, e.idx(slot));
+  e.store(e.i64(g.n * st.numBlocks()), stats, e.idx(kStatBlocks));
+
+  auto isKey = [&]() {
+    return e.cmp(arith::CmpIPredicate::ne, e.load(header, e.idx(kIsKey)),
+                 e.i64(0));
+  };
+  emitResidualQuantization(isKey());
+  e.ifThenElse(
+      isKey(),
+      [&] {
+        emitKeyframeState();
+        emitLinear(/*keyframe=*/true);
+        emitKeyframeStats();
+      },
+      [&] {
+        e.loop(0, g.n, [&](Value n) {
+          e.loop(0, st.blocksY, [&](Value by) {
+            e.loop(0, st.blocksX,
+                   [&](Value bx) { emitQuantizeBlock(n, by, bx); });
+          });
+        });
+        emitLinear(/*keyframe=*/false);
+      });
+
+  Value acc = bufferization::ToTensorOp::create(b, accType, aView,
+                                                /*restrict=*/true,
+                                                /*writable=*/false);
+  op->getResult(0).replaceAllUsesWith(acc);
+  return success();
+}
+
+/// The keyframe decision at the start of a frame (RESQ-SEMANTICS.md,
+/// "Keyframe"): first frame, caller's request, or keyframe interval.
+void lowerBeginFrame(ImplicitLocOpBuilder &b, BeginFrameOp op, Value stream) {
+  using P = arith::CmpIPredicate;
+  Emitter e(b);
+  auto type = MemRefType::get({kHeaderSlots}, b.getI64Type());
+  Value header = memref::ViewOp::create(b, type, stream, e.idx(0),
+                                        ValueRange{});
+  Value frames = e.load(header, e.idx(kFrames));
+  Value since = e.add(e.load(header, e.idx(kSinceKey)), e.i64(1));
+  Value force = e.load(header, e.idx(kForceKey));
+  Value key = e.orI(e.cmp(P::eq, frames, e.i64(0)),
+                    e.cmp(P::ne, force, e.i64(0)));
+  int64_t interval = op.getKeyframeInterval();
+  if (interval > 0)
+    key = e.orI(key, e.cmp(P::sge, since, e.i64(interval)));
+  e.store(e.select(key, e.i64(0), since), header, e.idx(kSinceKey));
+  e.store(arith::ExtUIOp::create(b, b.getI64Type(), key), header,
+          e.idx(kIsKey));
+  e.store(e.i64(0), header, e.idx(kForceKey));
+  e.store(e.add(frames, e.i64(1)), header, e.idx(kFrames));
+}
+
+struct LowerStreamPass
+    : public resq::impl::ResQLowerStreamBase<LowerStreamPass> {
+  using ResQLowerStreamBase::ResQLowerStreamBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    if (targetCpu != "native" && targetCpu != "x86-64" &&
+        llvm::X86::parseArchX86(targetCpu) == llvm::X86::CK_None) {
+      module.emitError() << "resq-lower-stream: unknown target-cpu '"
+                         << targetCpu << "' (an LLVM x86 CPU name or 'native')";
+      return signalPassFailure();
+    }
+    bool vnni = cpuHasAvx512Vnni(targetCpu);
+
+    // One ABI for every step function: C-compatible memref descriptors.
+    for (auto func : module.getOps<func::FuncOp>())
+      if (func.isPublic() && !func.isExternal())
+        func->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+
+    SmallVector<func::FuncOp> steps;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (func.getNumArguments() > 0 &&
+          isa<StreamType>(func.getArgument(0).getType()))
+        steps.push_back(func);
+    WalkResult stray = module.walk([&](Operation *op) {
+      if (!isResidualLinearOp(op) && !isa<BeginFrameOp>(op))
+        return WalkResult::advance();
+      auto func = op->getParentOfType<func::FuncOp>();
+      if (!func || !llvm::is_contained(steps, func) ||
+          op->getOperand(0) != func.getArgument(0)) {
+        op->emitError() << "resq-lower-stream: op must use the stream "
+                           "argument of its step function";
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (stray.wasInterrupted())
+      return signalPassFailure();
+    if (steps.empty())
+      return; // A standard int8 graph: nothing stateful to lower.
+    if (steps.size() > 1) {
+      steps[1].emitError() << "resq-lower-stream: a module holds one step "
+                              "function";
+      return signalPassFailure();
+    }
+    if (failed(lowerStep(steps.front(), vnni)))
+      return signalPassFailure();
+  }
+
+  LogicalResult lowerStep(func::FuncOp func, bool vnni) {
+    MLIRContext *ctx = &getContext();
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+
+    // Lay out the stream state: header, then each layer's regions.
+    SmallVector<Operation *> layers;
+    func.walk([&](Operation *op) {
+      if (isResidualLinearOp(op))
+        layers.push_back(op);
+    });
+    int64_t offset = kHeaderSlots * 8;
+    auto allocate = [&](int64_t bytes) {
+      int64_t at = roundUp(offset, kAlign);
+      offset = at + bytes;
+      return at;
+    };
+    SmallVector<LayerState> states;
+    SmallVector<Attribute> layerInfo;
+    Builder builder(ctx);
+    for (Operation *op : layers) {
+      LinearGeometry g = getLinearGeometry(op);
+      int64_t bs = getResidual(op).getBlock();
+      LayerState st;
+      st.channels = roundUp(g.ic, kLanes);
+      st.blocksY = (g.ih + bs - 1) / bs;
+      st.blocksX = (g.iw + bs - 1) / bs;
+      int64_t pixels = g.n * g.ih * g.iw;
+      auto accType = cast<RankedTensorType>(op->getResult(0).getType());
+      st.stats = allocate(kStatSlots * 8);
+      st.r = allocate(pixels * st.channels * 2);
+      st.q = allocate(pixels * st.channels);
+      st.bits = allocate(g.n * st.numBlocks());
+      st.a = allocate(accType.getNumElements() * 4);
+      states.push_back(st);
+
+      SmallVector<int64_t> rShape = {g.n, g.ih, g.iw, st.channels};
+      if (g.kind == LinearGeometry::Kind::MatMul)
+        rShape = {g.n, g.ih, st.channels};
+      SmallVector<NamedAttribute> info = {
+          builder.getNamedAttr("name", getLayerName(op)),
+          builder.getNamedAttr(
+              "kind", builder.getStringAttr(op->getName().stripDialect())),
+          builder.getNamedAttr("stats", builder.getI64IntegerAttr(st.stats)),
+          builder.getNamedAttr("r", builder.getI64IntegerAttr(st.r)),
+          builder.getNamedAttr("r_shape",
+                               builder.getDenseI64ArrayAttr(rShape)),
+          builder.getNamedAttr("a", builder.getI64IntegerAttr(st.a)),
+          builder.getNamedAttr(
+              "a_shape", builder.getDenseI64ArrayAttr(accType.getShape())),
+          builder.getNamedAttr("blocks",
+                               builder.getI64IntegerAttr(g.n *
+                                                         st.numBlocks())),
+          builder.getNamedAttr("in_channels", builder.getI64IntegerAttr(g.ic)),
+          builder.getNamedAttr("dense_macs",
+                               builder.getI64IntegerAttr(g.denseMacs())),
+      };
+      layerInfo.push_back(builder.getDictionaryAttr(info));
+    }
+    int64_t size = roundUp(offset, kAlign);
+    module->setAttr(
+        "resq.stream_layout",
+        builder.getDictionaryAttr(
+            {builder.getNamedAttr("size", builder.getI64IntegerAttr(size)),
+             builder.getNamedAttr("layers",
+                                  builder.getArrayAttr(layerInfo))}));
+
+    // The stream becomes the state buffer.
+    auto bufferType = MemRefType::get({size}, builder.getI8Type());
+    Value stream = func.getArgument(0);
+    stream.setType(bufferType);
+    SmallVector<Type> inputs(func.getBody().getArgumentTypes());
+    func.setType(FunctionType::get(ctx, inputs, func.getResultTypes()));
+
+    SmallVector<BeginFrameOp> begins;
+    func.walk([&](BeginFrameOp op) { begins.push_back(op); });
+    for (BeginFrameOp op : begins) {
+      ImplicitLocOpBuilder b(op.getLoc(), op);
+      lowerBeginFrame(b, op, stream);
+      op.erase();
+    }
+    for (auto [op, st] : llvm::zip(layers, states)) {
+      ImplicitLocOpBuilder b(op->getLoc(), op);
+      LayerLowering lowering(b, op, stream, st, vnni, module, symbols);
+      if (failed(lowering.lower()))
+        return failure();
+      op->erase();
+    }
+    return success();
+  }
+};
+
+/// resq.dot_bytes -> vpdpbusd.
+struct LowerIntrinsicsPass
+    : public resq::impl::ResQLowerIntrinsicsBase<LowerIntrinsicsPass> {
+  void runOnOperation() override {
+    SmallVector<DotBytesOp> dots;
+    getOperation().walk([&](DotBytesOp op) { dots.push_back(op); });
+    for (DotBytesOp op : dots) {
+      ImplicitLocOpBuilder b(op.getLoc(), op);
+      auto call = LLVM::CallIntrinsicOp::create(
+          b, op.getType(), b.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
+          ValueRange{op.getAcc(), op.getA(), op.getB()});
+      op.replaceAllUsesWith(call.getResult(0));
+      op.erase();
+    }
+  }
+};
+
+} // namespace

@@ -24,6 +24,7 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
       "  function-boundary-type-conversion=identity-layout-map},"
       "buffer-results-to-out-params,"
       "buffer-deallocation-pipeline,"
+      "resq-lower-intrinsics,"
       "func.func(convert-linalg-to-loops),"
       "convert-vector-to-scf,"
       "convert-bufferization-to-memref,"

@@ -185,4 +185,34 @@ def ResQ_MatMulOp : ResQ_LinearOp<"matmul"> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Kernel building blocks
+//===----------------------------------------------------------------------===//
+
+def ResQ_DotBytesOp : ResQ_Op<"dot_bytes", [Pure,
+    AllTypesMatch<["acc", "result"]>, AllTypesMatch<["a", "b"]>]> {
+  let summary = "16 int32 lanes += 4-byte dot products (AVX-512 VNNI)";
+  let description = [{
+    For each of the 16 int32 lanes `i`:
+    `result[i] = acc[i] + sum_{j<4} unsigned(a[4i+j]) * signed(b[4i+j])`,
+    the semantics of `vpdpbusd` on a 512-bit register. The residual kernels
+    emit it when the target CPU has AVX-512 VNNI; `--resq-lower-intrinsics`
+    turns it into `llvm.x86.avx512.vpdpbusd.512` once bufferization is done
+    (upstream's buffer analyses do not accept raw LLVM intrinsic calls).
+
+    Example:
+
+    ```mlir
+    %r = resq.dot_bytes %acc, %a, %b : vector<64xi8> -> vector<16xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[16], [I32]>:$acc,
+                       VectorOfLengthAndType<[64], [I8]>:$a,
+                       VectorOfLengthAndType<[64], [I8]>:$b);
+  let results = (outs VectorOfLengthAndType<[16], [I32]>:$result);
+  let assemblyFormat = [{
+    $acc `,` $a `,` $b attr-dict `:` type($a) `->` type($result)
+  }];
+}
+
 #endif // RESQ_OPS_TD

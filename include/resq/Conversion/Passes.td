@@ -44,4 +44,15 @@ def ResQLowerStream : Pass<"resq-lower-stream", "::mlir::ModuleOp"> {
   ];
 }
 
+def ResQLowerIntrinsics : Pass<"resq-lower-intrinsics", "::mlir::ModuleOp"> {
+  let summary = "Turn ResQ kernel building blocks into LLVM intrinsics";
+  let description = [{
+    Rewrites `resq.dot_bytes` into `llvm.call_intrinsic
+    "llvm.x86.avx512.vpdpbusd.512"`. Runs after bufferization and buffer
+    deallocation, which reject ops with unknown memory effects such as raw
+    intrinsic calls.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // RESQ_CONVERSION_PASSES_TD
