@@ -168,18 +168,18 @@ void ResidualizePass::runOnOperation() {
   if (step <= 0) {
     module.emitError() << "resq-residualize: step must be a positive "
                           "integer, got "
-                       << step;
+                       << static_cast<int64_t>(step);
     return signalPassFailure();
   }
   if (bits < 2 || bits > 8) {
     module.emitError() << "resq-residualize: bits must be 2 to 8, got "
-                       << bits;
+                       << static_cast<int64_t>(bits);
     return signalPassFailure();
   }
   if (keyframeInterval < 0) {
     module.emitError() << "resq-residualize: keyframe-interval must be >= 0, "
                           "got "
-                       << keyframeInterval;
+                       << static_cast<int64_t>(keyframeInterval);
     return signalPassFailure();
   }
   llvm::StringMap<int64_t> stepOverrides, bitOverrides;

@@ -62,6 +62,11 @@ ResidualAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (block <= 0)
     return emitError() << "block size must be positive, got " << block;
   if (!(sceneCut > 0.0 && sceneCut <= 1.0))
-    return emitError() << "scene_cut must be in (0, 1], got " << sceneCut;
+  {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << llvm::format("%g", sceneCut);
+    return emitError() << "scene_cut must be in (0, 1], got " << text;
+  }
   return success();
 }

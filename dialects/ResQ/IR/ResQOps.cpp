@@ -195,10 +195,12 @@ bool resq::isResidualLinearOp(Operation *op) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult BeginFrameOp::verify() {
-  if (getKeyframeInterval() < 0)
+  // I64Attr reads back unsigned: look at the signed value.
+  int64_t interval = static_cast<int64_t>(getKeyframeInterval());
+  if (interval < 0)
     return emitOpError() << "keyframe_interval must be >= 0 (0: no interval), "
                             "got "
-                         << getKeyframeInterval();
+                         << interval;
   Block *block = (*this)->getBlock();
   for (Operation &op : *block) {
     if (&op == getOperation())
