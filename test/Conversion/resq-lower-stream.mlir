@@ -1,0 +1,50 @@
+// RUN: resq-opt %s --resq-lower-stream | FileCheck %s
+// RUN: resq-opt %s --resq-lower-stream="target-cpu=sapphirerapids" | FileCheck %s --check-prefix=VNNI
+// RUN: not resq-opt %s --resq-lower-stream="target-cpu=pentium-xyz" 2>&1 | FileCheck %s --check-prefix=BADCPU
+
+// The stream state is laid out in one buffer; the layout is recorded for
+// runners and C headers.
+// CHECK: module attributes {resq.stream_layout = {layers = [{a = 3328 : i64, a_shape = array<i64: 1, 8, 8, 8>, blocks = 4 : i64, dense_macs = 15488 : i64, in_channels = 4 : i64, kind = "conv2d", name = "conv0", r = 192 : i64, r_shape = array<i64: 1, 8, 8, 16>, stats = 64 : i64}], size = [[SIZE:[0-9]+]] : i64}}
+// Weights are packed at compile time (portable: 16 output lanes per input
+// channel and tap), the bias padded to whole vectors.
+// CHECK-DAG: memref.global "private" constant @__resq_conv0_bias : memref<16xi32>
+// CHECK-DAG: memref.global "private" constant @__resq_conv0_weights : memref<576xi8>
+// CHECK-LABEL: func.func @main
+// CHECK-SAME: (%[[S:.*]]: memref<[[SIZE]]xi8>, %{{.*}}: tensor<1x8x8x4xi8>) -> tensor<1x8x8x8xi8>
+// CHECK-SAME: attributes {llvm.emit_c_interface}
+// The keyframe decision reads and writes the stream header.
+// CHECK: %[[H:.*]] = memref.view %[[S]][%{{.*}}][] : memref<[[SIZE]]xi8> to memref<8xi64>
+// CHECK: memref.view %[[S]]{{.*}} to memref<1x8x8x16xi16>
+// CHECK: memref.view %[[S]]{{.*}} to memref<1x2x2xi8>
+// CHECK: %[[AV:.*]] = memref.view %[[S]]{{.*}} to memref<1x8x8x8xi32>
+// Per block: the largest rounded residual picks the bit-width.
+// CHECK: vector.reduction <maxui>
+// Keyframe or residual frame.
+// CHECK: scf.if
+// The accumulator is returned as a tensor; rescale stays TOSA.
+// CHECK: %[[ACC:.*]] = bufferization.to_tensor %[[AV]] restrict
+// CHECK: tosa.rescale %[[ACC]]
+// CHECK-NOT: resq.
+
+// With VNNI the packed layout feeds vpdpbusd 4 input channels at a time.
+// VNNI: memref.global "private" constant @__resq_conv0_weight_sums : memref<144xi32>
+// VNNI: resq.dot_bytes %{{.*}}, %{{.*}}, %{{.*}} : vector<64xi8> -> vector<16xi32>
+
+// BADCPU: error: resq-lower-stream: unknown target-cpu 'pentium-xyz'
+
+func.func @main(%s: !resq.stream, %x: tensor<1x8x8x4xi8>) -> tensor<1x8x8x8xi8> {
+  %w = "tosa.const"() {values = dense<3> : tensor<8x3x3x4xi8>} : () -> tensor<8x3x3x4xi8>
+  %b = "tosa.const"() {values = dense<100> : tensor<8xi32>} : () -> tensor<8xi32>
+  %zp = "tosa.const"() {values = dense<-5> : tensor<1xi8>} : () -> tensor<1xi8>
+  resq.begin_frame %s
+  %acc = resq.conv2d "conv0" %s, %x, %w, %b, %zp
+      {pad = array<i64: 1, 1, 1, 1>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>}
+      residual <step = 4, bits = [0, 2, 4, 8], block = 4, scene_cut = 0.5>
+      : (tensor<1x8x8x4xi8>, tensor<8x3x3x4xi8>, tensor<8xi32>, tensor<1xi8>) -> tensor<1x8x8x8xi32>
+  %m = "tosa.const"() {values = dense<1073741824> : tensor<1xi32>} : () -> tensor<1xi32>
+  %sh = "tosa.const"() {values = dense<38> : tensor<1xi8>} : () -> tensor<1xi8>
+  %z32 = "tosa.const"() {values = dense<0> : tensor<1xi32>} : () -> tensor<1xi32>
+  %ozp = "tosa.const"() {values = dense<3> : tensor<1xi8>} : () -> tensor<1xi8>
+  %y = tosa.rescale %acc, %m, %sh, %z32, %ozp {scale32 = true, rounding_mode = DOUBLE_ROUND, per_channel = false, input_unsigned = false, output_unsigned = false} : (tensor<1x8x8x8xi32>, tensor<1xi32>, tensor<1xi8>, tensor<1xi32>, tensor<1xi8>) -> tensor<1x8x8x8xi8>
+  return %y : tensor<1x8x8x8xi8>
+}
