@@ -22,7 +22,7 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
       "  tosa-to-tensor, convert-elementwise-to-linalg),"
       "one-shot-bufferize{bufferize-function-boundaries"
       "  function-boundary-type-conversion=identity-layout-map},"
-      "buffer-results-to-out-params,"
+      "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},"
       "buffer-deallocation-pipeline,"
       "resq-lower-intrinsics,"
       "func.func(convert-linalg-to-loops),"

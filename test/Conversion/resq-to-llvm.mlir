@@ -18,4 +18,4 @@
 
 // One ABI for all step functions: state buffer, inputs, then outputs, as
 // memref descriptors through the C interface.
-// ABI: llvm.func @_mlir_ciface_main(!llvm.ptr, !llvm.ptr, !llvm.ptr)
+// ABI: llvm.func @_mlir_ciface_main(%{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr) attributes
