@@ -239,7 +239,8 @@ llvm::Expected<Array> npy::parse(StringRef contents, StringRef name) {
     lengthSize = 4;
   else
     return makeError(name, "unsupported .npy format version " +
-                               llvm::Twine(major) + "." + llvm::Twine(minor) +
+                               llvm::Twine(unsigned(major)) + "." +
+                               llvm::Twine(unsigned(minor)) +
                                " (supported: 1.0, 2.0, 3.0)");
   size_t lengthAt = kMagicSize + 2;
   if (contents.size() < lengthAt + lengthSize)

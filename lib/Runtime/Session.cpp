@@ -426,11 +426,6 @@ struct Session::Impl {
   /// The packed wrapper of `_mlir_ciface_<entry>`: takes an array of
   /// pointers to the arguments.
   void (*packed)(void **) = nullptr;
-  /// How results come back: as trailing out-parameters (the documented ABI,
-  /// `buffer-results-to-out-params`) or, when the pipeline left them as
-  /// results, through a leading pointer to the result descriptors, with
-  /// buffers the callee allocated.
-  bool resultsAsOutParams = true;
   /// Descriptor templates (sizes and strides) of the state and of every input
   /// and output.
   std::vector<int64_t> stateTemplate;
@@ -558,12 +553,13 @@ Session::createFromSource(StringRef source, StringRef bufferName,
   size_t numInputs = session->inputSpecs.size();
   size_t numOutputs = session->outputSpecs.size();
   size_t numState = session->stateful ? 1 : 0;
-  impl.resultsAsOutParams = numOutputs == 0 ||
-                            llvm::isa<mlir::LLVM::LLVMVoidType>(
-                                llvmFunc.getFunctionType().getReturnType());
-  size_t expectedParams =
-      impl.resultsAsOutParams ? numState + numInputs + numOutputs
-                              : 1 + numState + numInputs;
+  if (!llvm::isa<mlir::LLVM::LLVMVoidType>(
+          llvmFunc.getFunctionType().getReturnType()))
+    return makeError("@" + session->entryName +
+                     " still returns its results after lowering; the "
+                     "pipeline must turn them into out-parameters "
+                     "(buffer-results-to-out-params{modify-public-functions})");
+  size_t expectedParams = numState + numInputs + numOutputs;
   size_t actualParams = llvmCiface.getFunctionType().getNumParams();
   if (actualParams != expectedParams)
     return makeError("@" + ciface + " takes " + llvm::Twine(actualParams) +
@@ -646,7 +642,7 @@ llvm::Error Session::call(Stream *stream, llvm::ArrayRef<const void *> inputs,
                      llvm::Twine(outputs.size()));
   Impl &im = *impl;
 
-  // The descriptors in ABI order: [state], inputs..., [outputs...].
+  // The descriptors in ABI order: [state], inputs..., outputs...
   std::vector<std::vector<int64_t>> descriptors;
   if (stream) {
     descriptors.push_back(im.stateTemplate);
@@ -656,54 +652,18 @@ llvm::Error Session::call(Stream *stream, llvm::ArrayRef<const void *> inputs,
     descriptors.push_back(im.inputTemplates[i]);
     setPointers(descriptors.back(), input);
   }
-  if (im.resultsAsOutParams) {
-    for (auto [k, output] : llvm::enumerate(outputs)) {
-      descriptors.push_back(im.outputTemplates[k]);
-      setPointers(descriptors.back(), output);
-    }
+  for (auto [k, output] : llvm::enumerate(outputs)) {
+    descriptors.push_back(im.outputTemplates[k]);
+    setPointers(descriptors.back(), output);
   }
-  // Results returned by value: one struct of all result descriptors, filled
-  // in by the callee, passed first.
-  std::vector<int64_t> results;
-  if (!im.resultsAsOutParams)
-    for (const auto &t : im.outputTemplates)
-      results.insert(results.end(), t.size(), 0);
-
   // Packed calling convention: args[i] points to the i-th argument, which
   // is itself a pointer to a descriptor.
   std::vector<void *> pointers;
-  if (!im.resultsAsOutParams)
-    pointers.push_back(results.data());
   for (auto &d : descriptors)
     pointers.push_back(d.data());
   std::vector<void *> args;
   for (void *&p : pointers)
     args.push_back(&p);
   im.packed(args.data());
-
-  if (im.resultsAsOutParams)
-    return llvm::Error::success();
-  // Copy each returned buffer out and release it: ownership of returned
-  // memrefs passes to the caller.
-  llvm::Error error = llvm::Error::success();
-  size_t at = 0;
-  for (auto [k, spec] : llvm::enumerate(outputSpecs)) {
-    const int64_t *d = results.data() + at;
-    at += im.outputTemplates[k].size();
-    auto *allocated = reinterpret_cast<void *>(static_cast<uintptr_t>(d[0]));
-    auto *aligned = reinterpret_cast<uint8_t *>(static_cast<uintptr_t>(d[1]));
-    size_t rank = spec.shape.size();
-    bool contiguous = std::equal(d + 3, d + 3 + 2 * rank,
-                                 im.outputTemplates[k].begin() + 3);
-    if (contiguous && aligned)
-      std::memcpy(outputs[k], aligned + d[2] * npy::elementSize(spec.dtype),
-                  spec.byteSize());
-    else if (!error)
-      error = makeError("result #" + llvm::Twine(k) + " of @" + entryName +
-                        " came back with an unexpected shape or layout");
-    // memref.get_global marks non-heap memory with this sentinel.
-    if (allocated && allocated != reinterpret_cast<void *>(0xdeadbeef))
-      std::free(allocated);
-  }
-  return error;
+  return llvm::Error::success();
 }

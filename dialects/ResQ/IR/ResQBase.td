@@ -118,10 +118,8 @@ def ResQ_ResidualAttr : ResQ_Attr<"Residual", "residual"> {
     DefaultValuedParameter<"int64_t", "1">:$block,
     ResQ_FractionParameter:$scene_cut
   );
-  let assemblyFormat = [{
-    `<` `step` `=` $step `,` `bits` `=` `[` $bits `]`
-        (`,` `block` `=` $block^)? (`,` `scene_cut` `=` $scene_cut^)? `>`
-  }];
+  // Custom: `block` and `scene_cut` are optional, in this order.
+  let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     /// True when the bit-width is chosen at run time (more than one width).

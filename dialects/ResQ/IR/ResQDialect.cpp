@@ -40,6 +40,69 @@ void ResQDialect::registerTypes() {
       >();
 }
 
+/// Shortest round-trippable spelling of a fraction: 0.5, not 5.000000e-01.
+static std::string formatFraction(double value) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::format("%g", value);
+  return text;
+}
+
+/// #resq.residual<step = S, bits = [B, ...](, block = K)?(, scene_cut = F)?>
+Attribute ResidualAttr::parse(AsmParser &parser, Type) {
+  MLIRContext *ctx = parser.getContext();
+  int64_t step = 0, block = 1;
+  double sceneCut = 1.0;
+  SmallVector<int64_t> bits;
+  SMLoc start = parser.getCurrentLocation();
+  if (parser.parseLess() || parser.parseKeyword("step") ||
+      parser.parseEqual() || parser.parseInteger(step) ||
+      parser.parseComma() || parser.parseKeyword("bits") ||
+      parser.parseEqual() ||
+      parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&] {
+        return parser.parseInteger(bits.emplace_back());
+      }))
+    return {};
+  bool sawBlock = false, sawSceneCut = false;
+  while (succeeded(parser.parseOptionalComma())) {
+    StringRef key;
+    SMLoc loc = parser.getCurrentLocation();
+    if (parser.parseKeyword(&key) || parser.parseEqual())
+      return {};
+    if (key == "block" && !sawBlock && !sawSceneCut) {
+      sawBlock = true;
+      if (parser.parseInteger(block))
+        return {};
+    } else if (key == "scene_cut" && !sawSceneCut) {
+      sawSceneCut = true;
+      if (parser.parseFloat(sceneCut))
+        return {};
+    } else {
+      parser.emitError(loc) << "expected 'block' or 'scene_cut' (in this "
+                               "order, once each), got '"
+                            << key << "'";
+      return {};
+    }
+  }
+  if (parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(start); },
+                    ctx, step, ArrayRef<int64_t>(bits), block,
+                    llvm::APFloat(sceneCut));
+}
+
+void ResidualAttr::print(AsmPrinter &printer) const {
+  printer << "<step = " << getStep() << ", bits = [";
+  llvm::interleaveComma(getBits(), printer);
+  printer << "]";
+  if (getBlock() != 1)
+    printer << ", block = " << getBlock();
+  if (getSceneCutFraction() != 1.0)
+    printer << ", scene_cut = "
+            << formatFraction(getSceneCutFraction());
+  printer << ">";
+}
+
 LogicalResult
 ResidualAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      int64_t step, ArrayRef<int64_t> bits, int64_t block,
@@ -62,11 +125,7 @@ ResidualAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (block <= 0)
     return emitError() << "block size must be positive, got " << block;
   if (!(sceneCut > 0.0 && sceneCut <= 1.0))
-  {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    os << llvm::format("%g", sceneCut);
-    return emitError() << "scene_cut must be in (0, 1], got " << text;
-  }
+    return emitError() << "scene_cut must be in (0, 1], got "
+                       << formatFraction(sceneCut);
   return success();
 }

@@ -7,6 +7,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace resq;
 
@@ -271,7 +273,9 @@ LogicalResult TransposeConv2DOp::verify() {
       failed(checkStatic(o, getInput(), 4, "input")) ||
       failed(checkStatic(o, getWeight(), 4, "weight")) ||
       failed(checkZeroPoint(o, getInputZp())) ||
-      failed(checkArray(o, getOutPad(), 4, "out_pad", 0)) ||
+      // TOSA allows negative out_pad: it crops the full transposed output.
+      failed(checkArray(o, getOutPad(), 4, "out_pad",
+                        std::numeric_limits<int64_t>::min())) ||
       failed(checkArray(o, getStride(), 2, "stride", 1)))
     return failure();
   ArrayRef<int64_t> in = shapeOf(getInput());

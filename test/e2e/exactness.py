@@ -1,0 +1,109 @@
+# RUN: %python %s resq-opt resq-run %t
+#
+# The exactness invariant, for every linear op kind as a single raw layer
+# (the function returns the int32 accumulator), over 60 frames of a moving
+# textured square, with static 8-bit, static 4-bit (clamping) and dynamic
+# residuals:
+#   * every frame's dumped A equals the reference op applied to the dumped R
+#     (A == ACC(R), computed independently of any simulation);
+#   * R, A, the outputs and the per-frame stats (bit-width histogram, skipped
+#     blocks, MACs, BOPs) equal the reference-contract simulation bit for bit.
+
+import numpy as np
+
+import e2e
+import netgen
+import resq_ref as ref
+import sequences
+
+FRAMES = 60
+STEP = 4
+
+CONFIGS = [
+    ("static 8 bits", dict(bits=8), ref.static_config(STEP, 8)),
+    ("static 4 bits", dict(bits=4), ref.static_config(STEP, 4)),
+    ("dynamic 0,2,4,8 block 4",
+     dict(bits=8, dynamic=dict(bit_set=[0, 2, 4, 8], block=4, scene_cut=0.5)),
+     ref.dynamic_config(STEP, [0, 2, 4, 8], 4, 0.5)),
+]
+
+
+def image_cases():
+    """(description, kind, input shape, random_layer arguments)."""
+    shape = (1, 24, 24, 4)
+    return [
+        ("conv2d 3x3 stride 1 pad 1", "conv2d", shape, dict(out_channels=8)),
+        ("conv2d 3x3 stride 2 pad 1,0,1,0", "conv2d", shape,
+         dict(out_channels=6, pad=(1, 0, 1, 0), stride=(2, 2))),
+        ("conv2d 3x3 dilation 2 pad 2,2,1,3", "conv2d", shape,
+         dict(out_channels=5, pad=(2, 2, 1, 3), dilation=(2, 2))),
+        ("conv2d 1x1", "conv2d", shape,
+         dict(out_channels=8, kernel=(1, 1), pad=(0, 0, 0, 0))),
+        ("depthwise_conv2d 3x3 multiplier 1", "depthwise_conv2d", shape,
+         dict(multiplier=1)),
+        ("depthwise_conv2d 3x3 multiplier 2 stride 2", "depthwise_conv2d",
+         shape, dict(multiplier=2, pad=(0, 1, 0, 1), stride=(2, 2))),
+        ("transpose_conv2d 3x3 stride 1", "transpose_conv2d", shape,
+         dict(out_channels=6, pad=(0, 0, 0, 0))),
+        ("transpose_conv2d 3x3 stride 2 out_pad 1,0,0,1", "transpose_conv2d",
+         shape, dict(out_channels=4, pad=(1, 0, 0, 1), stride=(2, 2))),
+        # TOSA allows out_pad > -K: a negative out_pad crops the output.
+        ("transpose_conv2d 4x4 stride 2 out_pad -1 (crop)", "transpose_conv2d",
+         shape, dict(out_channels=4, kernel=(4, 4), pad=(-1, -1, -1, -1),
+                     stride=(2, 2))),
+    ]
+
+
+def check_layer(tools, what, net, frames, seed):
+    layer_node = net.linear_layers()[0]
+    name, layer = layer_node.name, layer_node.layer
+    model = e2e.write_model(tools, net, f"layer{seed}")
+    frames_path = e2e.save_frames(tools, frames, f"frames{seed}")
+    for config_what, options, config in CONFIGS:
+        tag = f"{seed}_{config_what.replace(' ', '_').replace(',', '')}"
+        resq_model = e2e.residualize(tools, model, tag, step=STEP, **options)
+        run = e2e.resq_run(tools, resq_model, frames_path, tag, stats=True,
+                           dump_state=True)
+        R, A = e2e.load_state(run["state_dir"], name)
+
+        # A == ACC(R), frame by frame, from the dumped state alone.
+        acc_of_r = np.stack([layer.acc(r) for r in R])
+        e2e.expect_equal(f"{what}, {config_what}: A == ACC(R)", A, acc_of_r)
+
+        expected = ref.run_single_layer(layer, frames, config)
+        e2e.expect_equal(f"{what}, {config_what}: R", R, expected["R"])
+        e2e.expect_equal(f"{what}, {config_what}: A", A, expected["A"])
+        output = run["outputs"][0]
+        e2e.expect_dtype(f"{what}, {config_what}: output", output, np.int32)
+        e2e.expect_equal(f"{what}, {config_what}: output", output, expected["A"])
+        e2e.expect_stats(f"{what}, {config_what}: stats", run["stats"],
+                         [dict(frame=f, stream=0, layer=name, **s.as_dict())
+                          for f, s in enumerate(expected["stats"])])
+        residual_frames = sum(not s.keyframe for s in expected["stats"])
+        e2e.passed(f"exactness {what}, {config_what}, step {STEP}: A == ACC(R) "
+                   f"and R, A, outputs, stats == reference, {len(frames)} "
+                   f"frames ({residual_frames} residual)")
+
+
+def test(tools):
+    rng = np.random.default_rng(7)
+    for seed, (what, kind, shape, args) in enumerate(image_cases()):
+        frames, _ = sequences.moving_square(
+            frames=FRAMES, height=shape[1], width=shape[2], channels=shape[3],
+            square=8, velocity=(1, 2), seed=seed)
+        layer = netgen.random_layer(rng, kind, shape, **args)
+        check_layer(tools, what, netgen.single_layer_net(layer, shape),
+                    frames, seed)
+
+    # matmul: a [1, H, C] input whose rows a moving band crosses.
+    video, _ = sequences.moving_square(frames=FRAMES, height=24, width=12,
+                                       channels=1, square=4, velocity=(1, 1),
+                                       seed=99)
+    frames = video.reshape(FRAMES, 1, 24, 12)
+    layer = netgen.random_layer(rng, "matmul", (1, 24, 12), out_channels=8)
+    check_layer(tools, "matmul 1x24x12 * 1x12x8",
+                netgen.single_layer_net(layer, (1, 24, 12)), frames, 99)
+
+
+if __name__ == "__main__":
+    e2e.main(test)
