@@ -5,18 +5,20 @@
 # residual bit-width and the fraction of skipped blocks, plus agreement with
 # the standard int8 graph on keyframes and the exactness check A == ACC(R).
 #
-#   scripts/demo.sh BUILD_DIR [WORK_DIR]
+#   scripts/demo.sh [BUILD_DIR [WORK_DIR]]
 #
-# BUILD_DIR holds bin/resq-opt and bin/resq-run; WORK_DIR (default
-# BUILD_DIR/demo) receives the sequence, models, outputs, stats and state.
+# Installs what is missing and builds first (scripts/setup.sh). BUILD_DIR
+# (default: build) receives bin/resq-opt and bin/resq-run; WORK_DIR (default
+# BUILD_DIR/demo) the sequence, models, outputs, stats and state.
 set -euo pipefail
 
-if [[ $# -lt 1 || $# -gt 2 ]]; then
-  echo "usage: $0 BUILD_DIR [WORK_DIR]" >&2
+if [[ $# -gt 2 ]]; then
+  echo "usage: $0 [BUILD_DIR [WORK_DIR]]" >&2
   exit 2
 fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BUILD="$(cd "$1" && pwd)"
+bash "$ROOT/scripts/setup.sh" "${1:-$ROOT/build}"
+BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
 WORK="${2:-$BUILD/demo}"
 RESQ_OPT="$BUILD/bin/resq-opt"
 RESQ_RUN="$BUILD/bin/resq-run"
