@@ -41,6 +41,9 @@ bool isSupportedOtherOp(Operation *op) {
              tosa::ArgMaxOp>(op);
 }
 
+/// Marks a linear layer that calibration left in float on purpose.
+constexpr llvm::StringLiteral kKeepFloat = "resq.keep_float";
+
 bool isLinearOp(Operation *op) {
   return isa<tosa::Conv2DOp, tosa::DepthwiseConv2DOp,
              tosa::TransposeConv2DOp, tosa::MatMulOp>(op);
@@ -229,6 +232,10 @@ void ResidualizePass::runOnOperation() {
   // Check every op before changing anything.
   for (Operation &op : func.getBody().getOps()) {
     if (isLinearOp(&op)) {
+      // Calibration keeps some layers in float on purpose (mixed
+      // precision); they run unchanged on every frame.
+      if (op.hasAttr(kKeepFloat))
+        continue;
       if (failed(checkLinearOp(&op)))
         failedCheck = true;
       continue;
@@ -276,6 +283,8 @@ void ResidualizePass::runOnOperation() {
       unique = name + "_" + std::to_string(suffix);
     usedNames.insert(unique);
     layerNames.push_back(unique);
+    if (op->hasAttr(kKeepFloat))
+      continue; // named like the others, so names match calibration's
 
     int64_t layerStep = step;
     if (auto calibrated = op->getAttrOfType<IntegerAttr>("resq.step"))

@@ -1,0 +1,273 @@
+//===- resq-quantize.cpp - calibrate a float TOSA graph to int8 -----------===//
+//
+//   resq-quantize model.mlir --calibrate frames.npy -o model.int8.mlir
+//
+// Runs the float model over real frames, measures the range of every linear
+// layer's input, and rewrites the linear layers to standard int8 (see
+// resq/Quantize/Quantize.h). Prints what it chose per layer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "resq/InitResQ.h"
+#include "resq/Quantize/Quantize.h"
+#include "resq/Runtime/Npy.h"
+#include "resq/Runtime/Session.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cstring>
+
+using namespace mlir;
+using namespace resq;
+using namespace resq::npy;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("resq-quantize options");
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.mlir>"),
+                                      cl::Required, cl::cat(category));
+static cl::opt<std::string> calibrate(
+    "calibrate", cl::desc("Calibration frames: a float32 .npy whose leading "
+                          "axis is frames ([F] + input shape, or [F] + "
+                          "shape[1:] when the batch is 1)"),
+    cl::value_desc("frames.npy"), cl::Required, cl::cat(category));
+static cl::opt<std::string> outputFile("o", cl::desc("Output file (- for stdout)"),
+                                       cl::value_desc("model.int8.mlir"),
+                                       cl::init("-"), cl::cat(category));
+static cl::opt<std::string>
+    method("method",
+           cl::desc("Activation range: mse (clipping that minimizes the "
+                    "expected squared error; default), percentile, minmax"),
+           cl::init("mse"), cl::cat(category));
+static cl::opt<double> percentile("percentile",
+                                  cl::desc("Central percentage kept by "
+                                           "--method=percentile"),
+                                  cl::init(99.99), cl::cat(category));
+static cl::list<std::string>
+    floatLayers("float-layers", cl::CommaSeparated,
+                cl::desc("Layers to leave in float (mixed precision)"),
+                cl::value_desc("name,..."), cl::cat(category));
+static cl::opt<int> maxFrames("frames",
+                              cl::desc("Use at most this many frames (0: all)"),
+                              cl::init(0), cl::cat(category));
+static cl::opt<std::string> entry("entry", cl::desc("Function to calibrate"),
+                                  cl::init("main"), cl::cat(category));
+
+namespace {
+
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "resq-quantize: error: " << message << "\n";
+  return 1;
+}
+
+/// One line of progress, rewritten in place on a terminal.
+void progress(const char *what, int done, int total) {
+  // On a terminal one line redrawn in place; in a log, a line per 25%.
+  if (!llvm::errs().is_displayed()) {
+    if (done == total || (done * 4 / total) != ((done - 1) * 4 / total))
+      llvm::errs() << "  " << what << " " << done << "/" << total << "\n";
+    return;
+  }
+  constexpr int kWidth = 30;
+  int filled = total ? done * kWidth / total : kWidth;
+  llvm::errs() << "\r  " << what << " [" << std::string(filled, '#')
+               << std::string(kWidth - filled, '.') << "] " << done << "/"
+               << total;
+  if (done == total)
+    llvm::errs() << "\n";
+}
+
+RangeMethod parseMethod(llvm::StringRef name, bool &ok) {
+  ok = true;
+  if (name == "mse")
+    return RangeMethod::Mse;
+  if (name == "percentile")
+    return RangeMethod::Percentile;
+  if (name == "minmax")
+    return RangeMethod::MinMax;
+  ok = false;
+  return RangeMethod::Mse;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "resq-quantize: calibrate a float TOSA model to standard int8\n\n"
+      "Runs the float model over the calibration frames, chooses every\n"
+      "linear layer's input range (--method), quantizes weights per output\n"
+      "channel (symmetric int8) and biases to int32, and rewrites conv2d,\n"
+      "depthwise_conv2d, transpose_conv2d and matmul to int8. The model keeps\n"
+      "its float inputs and outputs: each int8 layer quantizes its input and\n"
+      "dequantizes its accumulator, everything else stays as it was.\n"
+      "--float-layers keeps chosen layers in float (mixed precision).\n\n"
+      "Example:\n"
+      "  resq-quantize selfie.mlir --calibrate frames.npy -o selfie.int8.mlir\n");
+
+  bool methodOk;
+  RangeMethod rangeMethod = parseMethod(method, methodOk);
+  if (!methodOk)
+    return fail("unknown --method '" + method + "' (mse, percentile, minmax)");
+  if (percentile <= 50 || percentile > 100)
+    return fail("--percentile must be in (50, 100]");
+
+  DialectRegistry registry;
+  resq::registerAllDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  llvm::SourceMgr sourceMgr;
+  std::string error;
+  auto file = openInputFile(inputFile, &error);
+  if (!file)
+    return fail(error);
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+
+  SmallVector<FloatLayer> layers = findFloatLayers(*module, entry);
+  if (layers.empty())
+    return fail("no float linear layer (conv2d, depthwise_conv2d, "
+                "transpose_conv2d, matmul with constant weights) in @" +
+                entry);
+  unsigned numInputs = 0;
+  for (const FloatLayer &layer : layers)
+    numInputs = std::max(numInputs, layer.inputIndex + 1);
+
+  // Run the float model with every layer input as an extra result.
+  OwningOpRef<ModuleOp> instrumented = instrumentLayerInputs(*module, entry);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  instrumented->print(os);
+  runtime::SessionOptions sessionOptions;
+  sessionOptions.entry = entry;
+  auto start = std::chrono::steady_clock::now();
+  auto created = runtime::Session::createFromSource(text, inputFile,
+                                                    sessionOptions);
+  if (!created)
+    return fail(llvm::toString(created.takeError()));
+  runtime::Session &session = **created;
+  if (session.inputs().size() != 1)
+    return fail("calibration supports models with one input, @" + entry +
+                " has " + llvm::Twine(session.inputs().size()));
+  const runtime::TensorSpec &in = session.inputs()[0];
+  if (in.dtype != resq::npy::DType::Float32)
+    return fail("the model input is " + in.mlirType +
+                "; calibration expects a float model");
+
+  auto frames = resq::npy::read(calibrate);
+  if (!frames)
+    return fail(llvm::toString(frames.takeError()));
+  int64_t frameElements = in.numElements();
+  if (frames->dtype != resq::npy::DType::Float32 ||
+      frames->shape.empty() ||
+      frames->numElements() % frameElements != 0 ||
+      frames->numElements() / frameElements != frames->shape[0])
+    return fail(calibrate + ": expected float32 frames of " + in.mlirType +
+                " along the leading axis");
+  int64_t count = frames->shape[0];
+  if (maxFrames > 0)
+    count = std::min<int64_t>(count, maxFrames);
+
+  std::vector<runtime::AlignedBuffer> outputs;
+  std::vector<void *> outputPtrs;
+  for (const runtime::TensorSpec &spec : session.outputs()) {
+    outputs.emplace_back(spec.byteSize());
+    outputPtrs.push_back(outputs.back().data());
+  }
+  size_t firstObserved = session.outputs().size() - numInputs;
+  std::vector<Histogram> histograms(numInputs);
+  runtime::AlignedBuffer frame(in.byteSize());
+  for (int pass = 0; pass < 2; ++pass) {
+    const char *what = pass == 0 ? "ranges    " : "histograms";
+    for (int64_t f = 0; f < count; ++f) {
+      std::memcpy(frame.data(), frames->data.data() + f * in.byteSize(),
+                  in.byteSize());
+      if (llvm::Error e = session.step({frame.data()}, outputPtrs))
+        return fail(llvm::toString(std::move(e)));
+      for (unsigned i = 0; i < numInputs; ++i) {
+        const runtime::TensorSpec &spec = session.outputs()[firstObserved + i];
+        auto *values = reinterpret_cast<const float *>(
+            outputs[firstObserved + i].data());
+        if (pass == 0)
+          histograms[i].observe(values, spec.numElements());
+        else
+          histograms[i].add(values, spec.numElements());
+      }
+      progress(what, f + 1, count);
+    }
+  }
+
+  std::vector<QuantParams> params;
+  for (const Histogram &h : histograms)
+    params.push_back(h.choose(rangeMethod, percentile));
+  QuantizeOptions options;
+  options.floatLayers.assign(floatLayers.begin(), floatLayers.end());
+  std::vector<LayerQuantization> report;
+  if (failed(quantizeFloatLayers(*module, entry, params, options, report)))
+    return 1;
+  if (failed(verify(*module)))
+    return fail("the quantized module does not verify");
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+
+  // What was chosen, per layer: a reader can spot a layer whose range
+  // clips too much or whose weights span many scales.
+  llvm::errs() << llvm::format("%-44s %-18s %11s %5s %9s %9s\n", "layer",
+                               "kind", "input scale", "zp", "clipped",
+                               "rel. err");
+  for (size_t i = 0; i < report.size(); ++i) {
+    const LayerQuantization &r = report[i];
+    if (r.keptFloat) {
+      llvm::errs() << llvm::format("%-44s %-18s %s\n", r.name.c_str(),
+                                   r.kind.c_str(), "float (kept)");
+      continue;
+    }
+    const Histogram &h = histograms[layers[i].inputIndex];
+    double lo = r.input.dequantize(-128), hi = r.input.dequantize(127);
+    int64_t clipped = 0;
+    for (int b = 0; b < Histogram::kBins; ++b) {
+      double v = h.binCenter(b);
+      if (v < lo || v > hi)
+        clipped += h.bins()[b];
+    }
+    double mean = 0, var = 0;
+    for (int b = 0; b < Histogram::kBins; ++b)
+      mean += h.bins()[b] * h.binCenter(b);
+    mean /= std::max<int64_t>(h.count(), 1);
+    for (int b = 0; b < Histogram::kBins; ++b)
+      var += h.bins()[b] * (h.binCenter(b) - mean) * (h.binCenter(b) - mean);
+    var /= std::max<int64_t>(h.count(), 1);
+    llvm::errs() << llvm::format(
+        "%-44s %-18s %11.3e %5d %8.4f%% %9.2e\n", r.name.c_str(),
+        r.kind.c_str(), r.input.scale, r.input.zeroPoint,
+        100.0 * clipped / std::max<int64_t>(h.count(), 1),
+        var > 0 ? h.expectedError(r.input) / var : 0.0);
+  }
+  llvm::errs() << "resq-quantize: " << report.size() << " layers, "
+               << count << " calibration frames, " << method << " ranges, "
+               << llvm::format("%.1f", seconds) << " s\n";
+
+  auto output = openOutputFile(outputFile, &error);
+  if (!output)
+    return fail(error);
+  // Keep locations: they carry the layer names later passes use.
+  module->print(output->os(), OpPrintingFlags().enableDebugInfo());
+  output->os() << "\n";
+  output->keep();
+  return 0;
+}
