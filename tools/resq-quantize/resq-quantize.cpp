@@ -12,11 +12,14 @@
 #include "resq/Quantize/Quantize.h"
 #include "resq/Runtime/Npy.h"
 #include "resq/Runtime/Session.h"
+#include "resq/Transforms/Passes.h"
 
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -61,6 +64,13 @@ static cl::opt<int> maxFrames("frames",
                               cl::init(0), cl::cat(category));
 static cl::opt<std::string> entry("entry", cl::desc("Function to calibrate"),
                                   cl::init("main"), cl::cat(category));
+static cl::opt<double> residualTarget(
+    "residual-target",
+    cl::desc("Calibrate each layer's residual step (recorded as resq.step "
+             "for --resq-residualize): the coarsest steps whose Dynamic ResQ "
+             "output over the calibration frames stays within this relative "
+             "RMS error of the int8 output (0: skip)"),
+    cl::init(0.05), cl::cat(category));
 
 namespace {
 
@@ -96,6 +106,88 @@ RangeMethod parseMethod(llvm::StringRef name, bool &ok) {
     return RangeMethod::MinMax;
   ok = false;
   return RangeMethod::Mse;
+}
+
+/// Runs `source` over the frames (one stream when stateful) and returns the
+/// concatenated float outputs; also the mean bits per MAC and skipped
+/// fraction of residual frames when stateful.
+struct RunResult {
+  std::vector<float> outputs;
+  double bitsPerMac = 0, skipped = 0;
+  int64_t keyframes = 0;
+};
+
+llvm::Expected<RunResult> runFrames(llvm::StringRef source,
+                                    const resq::npy::Array &frames,
+                                    int64_t count, size_t frameBytes) {
+  runtime::SessionOptions options;
+  options.entry = entry;
+  auto created = runtime::Session::createFromSource(source, "calibration",
+                                                    options);
+  if (!created)
+    return created.takeError();
+  runtime::Session &session = **created;
+  runtime::Stream stream = session.createStream();
+  std::vector<runtime::AlignedBuffer> outputs;
+  std::vector<void *> ptrs;
+  for (const runtime::TensorSpec &spec : session.outputs()) {
+    outputs.emplace_back(spec.byteSize());
+    ptrs.push_back(outputs.back().data());
+  }
+  runtime::AlignedBuffer frame(frameBytes);
+  RunResult result;
+  double macs = 0, bops = 0, blocks = 0, skippedBlocks = 0;
+  for (int64_t f = 0; f < count; ++f) {
+    std::memcpy(frame.data(), frames.data.data() + f * frameBytes, frameBytes);
+    if (llvm::Error e = session.isStateful()
+                            ? session.step(stream, {frame.data()}, ptrs)
+                            : session.step({frame.data()}, ptrs))
+      return std::move(e);
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      if (session.outputs()[k].dtype != resq::npy::DType::Float32)
+        continue;
+      auto *v = reinterpret_cast<const float *>(outputs[k].data());
+      result.outputs.insert(result.outputs.end(), v,
+                            v + session.outputs()[k].numElements());
+    }
+    if (!session.isStateful())
+      continue;
+    if (stream.lastFrameWasKeyframe()) {
+      ++result.keyframes;
+      continue;
+    }
+    for (size_t l = 0; l < stream.numLayers(); ++l) {
+      runtime::LayerStats st = stream.stats(l);
+      macs += st.macs;
+      bops += st.bops;
+      blocks += st.blocks;
+      skippedBlocks += st.bits[0];
+    }
+  }
+  result.bitsPerMac = macs ? bops / (8.0 * macs) : 0.0;
+  result.skipped = blocks ? skippedBlocks / blocks : 0.0;
+  return result;
+}
+
+double relativeRmsError(const std::vector<float> &a,
+                        const std::vector<float> &reference) {
+  double mean = 0;
+  for (float v : reference)
+    mean += v;
+  mean /= std::max<size_t>(reference.size(), 1);
+  double err = 0, var = 0;
+  for (size_t i = 0; i < reference.size() && i < a.size(); ++i) {
+    err += (a[i] - reference[i]) * double(a[i] - reference[i]);
+    var += (reference[i] - mean) * (reference[i] - mean);
+  }
+  return var > 0 ? std::sqrt(err / var) : std::sqrt(err);
+}
+
+std::string printModule(ModuleOp module) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module.print(os, OpPrintingFlags().enableDebugInfo());
+  return text;
 }
 
 } // namespace
@@ -261,6 +353,93 @@ int main(int argc, char **argv) {
   llvm::errs() << "resq-quantize: " << report.size() << " layers, "
                << count << " calibration frames, " << method << " ranges, "
                << llvm::format("%.1f", seconds) << " s\n";
+
+  // Residual steps: per layer in proportion to the spread of its input
+  // codes (a layer whose codes vary more tolerates a coarser step), with
+  // one global factor searched on the calibration frames, which should be
+  // consecutive video frames.
+  if (residualTarget > 0 && count > 1) {
+    std::vector<double> spread(report.size(), 0.0);
+    for (size_t i = 0; i < report.size(); ++i) {
+      const Histogram &h = histograms[layers[i].inputIndex];
+      double mean = 0, var = 0;
+      for (int b = 0; b < Histogram::kBins; ++b)
+        mean += h.bins()[b] * h.binCenter(b);
+      mean /= std::max<int64_t>(h.count(), 1);
+      for (int b = 0; b < Histogram::kBins; ++b)
+        var += h.bins()[b] * (h.binCenter(b) - mean) * (h.binCenter(b) - mean);
+      var /= std::max<int64_t>(h.count(), 1);
+      spread[i] = std::sqrt(var) / report[i].input.scale; // in codes
+    }
+    auto int8Run = runFrames(printModule(*module), *frames, count,
+                             in.byteSize());
+    if (!int8Run)
+      return fail(llvm::toString(int8Run.takeError()));
+    auto stepsFor = [&](double factor) {
+      std::vector<int64_t> steps;
+      for (size_t i = 0; i < report.size(); ++i)
+        steps.push_back(std::max<int64_t>(
+            1, static_cast<int64_t>(std::lround(factor * spread[i]))));
+      return steps;
+    };
+    auto setSteps = [&](ModuleOp m, const std::vector<int64_t> &steps) {
+      SmallVector<FloatLayer> unused;
+      size_t i = 0;
+      m.walk([&](Operation *op) {
+        if (!isa<tosa::Conv2DOp, tosa::DepthwiseConv2DOp,
+                 tosa::TransposeConv2DOp, tosa::MatMulOp>(op) ||
+            op->hasAttr("resq.keep_float") ||
+            !getElementTypeOrSelf(op->getOperand(0).getType()).isInteger(8))
+          return;
+        while (i < report.size() && report[i].keptFloat)
+          ++i;
+        if (i < report.size())
+          op->setAttr("resq.step", IntegerAttr::get(
+                                       IntegerType::get(m.getContext(), 64),
+                                       steps[i++]));
+      });
+    };
+    llvm::errs() << "residual steps: target relative RMS error "
+                 << llvm::format("%g", double(residualTarget))
+                 << " of the int8 output (" << count << " frames)\n";
+    llvm::errs() << llvm::format("  %8s %10s %12s %9s %9s\n", "factor",
+                                 "rel. error", "bits per MAC", "skipped",
+                                 "keyframes");
+    double chosen = 0;
+    for (double factor : {0.02, 0.04, 0.08, 0.12, 0.17, 0.25, 0.35, 0.5,
+                          0.7, 1.0}) {
+      OwningOpRef<ModuleOp> candidate(cast<ModuleOp>((*module)->clone()));
+      setSteps(*candidate, stepsFor(factor));
+      PassManager pm(&context);
+      pm.addPass(resq::createResQResidualize());
+      pm.addPass(resq::createResQDynamicBits());
+      if (failed(pm.run(*candidate)))
+        return fail("residualizing the calibrated model failed");
+      auto run = runFrames(printModule(*candidate), *frames, count,
+                           in.byteSize());
+      if (!run)
+        return fail(llvm::toString(run.takeError()));
+      double e = relativeRmsError(run->outputs, int8Run->outputs);
+      llvm::errs() << llvm::format("  %8.2f %10.4f %12.2f %8.1f%% %9lld\n",
+                                   factor, e, run->bitsPerMac,
+                                   100 * run->skipped,
+                                   (long long)run->keyframes);
+      if (e > residualTarget)
+        break;
+      chosen = factor;
+    }
+    if (chosen == 0) {
+      llvm::errs() << "  no factor meets the target: steps of 1 "
+                      "(residual frames exact up to clamping)\n";
+    }
+    std::vector<int64_t> steps = stepsFor(chosen);
+    setSteps(*module, steps);
+    llvm::errs() << "  chosen factor " << llvm::format("%g", chosen)
+                 << ": steps";
+    for (int64_t step : steps)
+      llvm::errs() << " " << step;
+    llvm::errs() << "\n";
+  }
 
   auto output = openOutputFile(outputFile, &error);
   if (!output)
