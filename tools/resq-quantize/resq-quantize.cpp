@@ -64,6 +64,17 @@ static cl::opt<int> maxFrames("frames",
                               cl::init(0), cl::cat(category));
 static cl::opt<std::string> entry("entry", cl::desc("Function to calibrate"),
                                   cl::init("main"), cl::cat(category));
+static cl::opt<bool> sensitivity(
+    "sensitivity",
+    cl::desc("Measure each layer's sensitivity: the relative RMS error of "
+             "the model's output with only that layer in int8, over the "
+             "calibration frames (compiles the model once per layer)"),
+    cl::init(false), cl::cat(category));
+static cl::opt<double> keepFloatAbove(
+    "keep-float-above",
+    cl::desc("With --sensitivity: leave in float every layer whose error "
+             "alone exceeds this (0: none)"),
+    cl::init(0.0), cl::cat(category));
 static cl::opt<double> residualTarget(
     "residual-target",
     cl::desc("Calibrate each layer's residual step (recorded as resq.step "
@@ -308,6 +319,39 @@ int main(int argc, char **argv) {
     params.push_back(h.choose(rangeMethod, percentile));
   QuantizeOptions options;
   options.floatLayers.assign(floatLayers.begin(), floatLayers.end());
+
+  // Sensitivity: each layer alone in int8 against the float model. A layer
+  // that alone costs much accuracy (a regression head, say) is a candidate
+  // for float.
+  if (sensitivity) {
+    auto floatRun = runFrames(printModule(*module), *frames, count,
+                              in.byteSize());
+    if (!floatRun)
+      return fail(llvm::toString(floatRun.takeError()));
+    llvm::errs() << "sensitivity (relative RMS output error, one layer in "
+                    "int8):\n";
+    for (size_t i = 0; i < layers.size(); ++i) {
+      OwningOpRef<ModuleOp> candidate(cast<ModuleOp>((*module)->clone()));
+      QuantizeOptions alone;
+      for (size_t j = 0; j < layers.size(); ++j)
+        if (j != i)
+          alone.floatLayers.push_back(layers[j].name);
+      std::vector<LayerQuantization> unused;
+      if (failed(quantizeFloatLayers(*candidate, entry, params, alone,
+                                     unused)))
+        return 1;
+      auto run = runFrames(printModule(*candidate), *frames, count,
+                           in.byteSize());
+      if (!run)
+        return fail(llvm::toString(run.takeError()));
+      double e = relativeRmsError(run->outputs, floatRun->outputs);
+      bool keep = keepFloatAbove > 0 && e > keepFloatAbove;
+      llvm::errs() << llvm::format("  %-44s %10.5f%s\n", layers[i].name.c_str(),
+                                   e, keep ? "  -> float" : "");
+      if (keep && !llvm::is_contained(options.floatLayers, layers[i].name))
+        options.floatLayers.push_back(layers[i].name);
+    }
+  }
   std::vector<LayerQuantization> report;
   if (failed(quantizeFloatLayers(*module, entry, params, options, report)))
     return 1;
