@@ -13,6 +13,8 @@
 #include "resq/Runtime/Npy.h"
 #include "resq/Runtime/Session.h"
 #include "resq/Transforms/Passes.h"
+#include "resq/Video/Preprocess.h"
+#include "resq/Video/VideoReader.h"
 
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -39,10 +41,26 @@ static cl::OptionCategory category("resq-quantize options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.mlir>"),
                                       cl::Required, cl::cat(category));
 static cl::opt<std::string> calibrate(
-    "calibrate", cl::desc("Calibration frames: a float32 .npy whose leading "
-                          "axis is frames ([F] + input shape, or [F] + "
-                          "shape[1:] when the batch is 1)"),
-    cl::value_desc("frames.npy"), cl::Required, cl::cat(category));
+    "calibrate",
+    cl::desc("Calibration frames: a video file (decoded, fitted to the "
+             "model input, RGB in [0, 1]) or a float32 .npy whose leading "
+             "axis is frames ([F] + input shape, or [F] + shape[1:] when "
+             "the batch is 1)"),
+    cl::value_desc("frames"), cl::Required, cl::cat(category));
+static cl::opt<std::string> fit("fit",
+                                cl::desc("How video frames fill the model "
+                                         "input: letterbox or stretch"),
+                                cl::init("letterbox"), cl::cat(category));
+static cl::opt<std::string> dumpFrames(
+    "dump-frames",
+    cl::desc("Also write the calibration frames as a float32 .npy (the "
+             "input resq-run takes)"),
+    cl::value_desc("frames.npy"), cl::init(""), cl::cat(category));
+static cl::opt<int> videoStride("stride",
+                                cl::desc("Use every K-th video frame "
+                                         "(consecutive frames suit the "
+                                         "residual step calibration best)"),
+                                cl::init(1), cl::cat(category));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file (- for stdout)"),
                                        cl::value_desc("model.int8.mlir"),
                                        cl::init("-"), cl::cat(category));
@@ -60,7 +78,8 @@ static cl::list<std::string>
                 cl::desc("Layers to leave in float (mixed precision)"),
                 cl::value_desc("name,..."), cl::cat(category));
 static cl::opt<int> maxFrames("frames",
-                              cl::desc("Use at most this many frames (0: all)"),
+                              cl::desc("Use at most this many frames (0: all "
+                                       "of an .npy, 48 of a video)"),
                               cl::init(0), cl::cat(category));
 static cl::opt<std::string> entry("entry", cl::desc("Function to calibrate"),
                                   cl::init("main"), cl::cat(category));
@@ -194,6 +213,57 @@ double relativeRmsError(const std::vector<float> &a,
   return var > 0 ? std::sqrt(err / var) : std::sqrt(err);
 }
 
+/// Decodes up to --frames frames (every --stride-th) of a video and fits
+/// them to the model's NHWC float input.
+llvm::Expected<resq::npy::Array>
+readVideoFrames(llvm::StringRef path, const runtime::TensorSpec &input) {
+  if (input.shape.size() != 4 || input.shape[0] != 1 || input.shape[3] != 3)
+    return llvm::createStringError(
+        "video calibration needs a 1xHxWx3 RGB model input, the model "
+        "takes " + input.mlirType);
+  std::optional<video::Fit> fitMode = video::parseFit(fit);
+  if (!fitMode)
+    return llvm::createStringError("unknown --fit '" + fit +
+                                   "' (letterbox or stretch)");
+  auto reader = video::VideoReader::open(path);
+  if (!reader)
+    return reader.takeError();
+  int64_t limit = maxFrames > 0 ? maxFrames : 48;
+  int height = input.shape[1], width = input.shape[2];
+  video::Resizer resizer;
+  video::Frame frame;
+  video::RgbImage fitted;
+  resq::npy::Array frames;
+  frames.dtype = resq::npy::DType::Float32;
+  int64_t taken = 0;
+  for (int64_t index = 0; taken < limit; ++index) {
+    auto more = (*reader)->next(frame);
+    if (!more)
+      return more.takeError();
+    if (!*more)
+      break;
+    if (index % std::max(1, int(videoStride)) != 0)
+      continue;
+    if (llvm::Error e = video::fitToModel(resizer, frame.image, width, height,
+                                          *fitMode, fitted))
+      return std::move(e);
+    size_t offset = frames.data.size();
+    frames.data.resize(offset + input.byteSize());
+    video::toModelInput(fitted,
+                        reinterpret_cast<float *>(frames.data.data() + offset));
+    ++taken;
+  }
+  if (taken == 0)
+    return llvm::createStringError(path + ": no frames decoded");
+  frames.shape = {taken};
+  frames.shape.insert(frames.shape.end(), input.shape.begin(),
+                      input.shape.end());
+  llvm::errs() << "resq-quantize: " << taken << " frames of " << path << " ("
+               << (*reader)->width() << "x" << (*reader)->height() << ", "
+               << fit << " to " << width << "x" << height << ")\n";
+  return frames;
+}
+
 std::string printModule(ModuleOp module) {
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -271,7 +341,9 @@ int main(int argc, char **argv) {
     return fail("the model input is " + in.mlirType +
                 "; calibration expects a float model");
 
-  auto frames = resq::npy::read(calibrate);
+  auto frames = llvm::StringRef(calibrate).ends_with(".npy")
+                    ? resq::npy::read(calibrate)
+                    : readVideoFrames(calibrate, in);
   if (!frames)
     return fail(llvm::toString(frames.takeError()));
   int64_t frameElements = in.numElements();
@@ -282,6 +354,14 @@ int main(int argc, char **argv) {
     return fail(calibrate + ": expected float32 frames of " + in.mlirType +
                 " along the leading axis");
   int64_t count = frames->shape[0];
+  if (!dumpFrames.empty()) {
+    std::string bytes = resq::npy::serialize(*frames);
+    auto out = openOutputFile(dumpFrames, &error);
+    if (!out)
+      return fail(error);
+    out->os() << bytes;
+    out->keep();
+  }
   if (maxFrames > 0)
     count = std::min<int64_t>(count, maxFrames);
 

@@ -1,12 +1,17 @@
 //===- resq-run.cpp - run a step function over frames from .npy files -----===//
 //
 //   resq-run model.mlir --input frames.npy --output out --stats stats.jsonl
+//   resq-run --video clip.avi --task segmentation --float m.mlir \
+//       --int8 m.int8.mlir --resq a=m.resq.mlir --report report/
 //
 // Compiles the module with the resq-to-llvm pipeline, JIT-compiles it and
 // calls its step function once per frame. The runner only moves data: all
-// computation happens in the compiled module.
+// computation happens in the compiled module. The video mode (VideoMode.cpp)
+// decodes a video instead and compares several builds of one model.
 //
 //===----------------------------------------------------------------------===//
+
+#include "VideoMode.h"
 
 #include "resq/Runtime/Npy.h"
 #include "resq/Runtime/Session.h"
@@ -24,6 +29,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 using namespace resq;
@@ -34,8 +40,14 @@ using llvm::StringRef;
 static constexpr const char *kToolName = "resq-run";
 
 static cl::OptionCategory runCategory("resq-run options");
+static cl::OptionCategory videoCategory(
+    "resq-run video mode options (--video)",
+    "Compare builds of one model (float, int8, ResQ) side by side on the "
+    "frames of a video");
 
-static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
+// Required in .npy mode only; checked in main() (the video mode takes its
+// models from --float, --int8 and --resq).
+static cl::opt<std::string> modelPath(cl::Positional, cl::Optional,
                                       cl::desc("<model.mlir>"),
                                       cl::cat(runCategory));
 
@@ -47,8 +59,9 @@ static cl::list<std::string>
                cl::value_desc("frames.npy"), cl::cat(runCategory));
 
 static cl::opt<std::string>
-    outputPrefix("output", cl::Required,
-                 cl::desc("Write result k of every frame to <prefix><k>.npy"),
+    outputPrefix("output",
+                 cl::desc("Write result k of every frame to <prefix><k>.npy "
+                          "(required with --input)"),
                  cl::value_desc("prefix"), cl::cat(runCategory));
 
 // Registered as "resq-stats" and renamed to "stats" in main(): LLVM owns a
@@ -86,7 +99,7 @@ static cl::opt<std::string>
 static cl::list<int64_t>
     keyframeAt("keyframe-at",
                cl::desc("Force keyframes at these frame indices (stateful "
-                        "modules)"),
+                        "modules; in video mode, every ResQ build)"),
                cl::value_desc("F,..."), cl::CommaSeparated,
                cl::cat(runCategory));
 
@@ -94,7 +107,98 @@ static cl::opt<bool> quiet("quiet",
                            cl::desc("Print neither progress nor the summary"),
                            cl::init(false), cl::cat(runCategory));
 
-static const char *const kOverview = R"(resq-run: run a ResQ step function over the frames of .npy files
+// Video mode.
+static cl::opt<std::string>
+    videoPath("video",
+              cl::desc("Run in video mode on this video (any file FFmpeg "
+                       "decodes)"),
+              cl::value_desc("file"), cl::cat(videoCategory));
+
+static cl::opt<int64_t>
+    maxFrames("frames",
+              cl::desc("Stop after N frames (default: the whole video)"),
+              cl::value_desc("N"), cl::init(0), cl::cat(videoCategory));
+
+static cl::opt<std::string>
+    taskName("task",
+             cl::desc("What the model computes: 'segmentation' (a 1xHxWx1 "
+                      "probability; mask IoU) or 'pose' (1x195 landmarks and "
+                      "a 1x1 pose flag; landmark error)"),
+             cl::value_desc("segmentation|pose"), cl::cat(videoCategory));
+
+static cl::opt<std::string>
+    floatPath("float",
+              cl::desc("The float build: the reference every other build is "
+                       "measured against"),
+              cl::value_desc("model.mlir"), cl::cat(videoCategory));
+
+static cl::opt<std::string> int8Path("int8", cl::desc("The int8 build"),
+                                     cl::value_desc("model.mlir"),
+                                     cl::cat(videoCategory));
+
+static cl::list<std::string>
+    resqBuilds("resq",
+               cl::desc("A ResQ build named NAME (repeatable; shown as "
+                        "resq:NAME)"),
+               cl::value_desc("NAME=model.mlir"), cl::cat(videoCategory));
+
+static cl::opt<std::string>
+    reportDir("report",
+              cl::desc("Write <dir>/summary.md, <dir>/frames.jsonl (per frame "
+                       "and build) and the overlays"),
+              cl::value_desc("dir"), cl::cat(videoCategory));
+
+static cl::opt<unsigned> overlayEvery(
+    "overlay-every",
+    cl::desc("Write <report>/overlays/frame_NNNNNN.png every K frames: the "
+             "builds side by side (default 0: none)"),
+    cl::value_desc("K"), cl::init(0), cl::cat(videoCategory));
+
+static cl::opt<std::string> overlaySize(
+    "overlay-size",
+    cl::desc("Overlay panels at the model's 'input' size (default) or at "
+             "the video's 'original' size"),
+    cl::value_desc("input|original"), cl::init("input"),
+    cl::cat(videoCategory));
+
+static cl::opt<std::string> fitMode(
+    "fit",
+    cl::desc("How a frame becomes the model's input: 'letterbox' (default: "
+             "keep the aspect ratio, black bars) or 'stretch'"),
+    cl::value_desc("letterbox|stretch"), cl::init("letterbox"),
+    cl::cat(videoCategory));
+
+static cl::opt<std::string> resizeFilter(
+    "resize",
+    cl::desc("swscale filter from the video's size to the model's input: "
+             "'bilinear' (default; widened when shrinking) or 'area' (box "
+             "average when shrinking)"),
+    cl::value_desc("bilinear|area"), cl::init("bilinear"),
+    cl::cat(videoCategory));
+
+static cl::opt<std::string> poseFlagEncoding(
+    "pose-flag",
+    cl::desc("The pose flag output is a 'probability', a 'logit', or 'auto' "
+             "(default: a logit when outside [0, 1])"),
+    cl::value_desc("auto|probability|logit"), cl::init("auto"),
+    cl::cat(videoCategory));
+
+// Registered as "resq-threads" and renamed to "threads" in main(), like
+// "stats": a library linked into the tool registers a "-threads" of its own.
+static cl::opt<unsigned> numThreads(
+    "resq-threads",
+    cl::desc("Run the builds of a frame on up to N threads at once (default "
+             "1: one after another, the cleanest timing; with more, builds "
+             "compete for cores and memory bandwidth)"),
+    cl::value_desc("N"), cl::init(1), cl::cat(videoCategory));
+
+static cl::opt<std::string> saveInputs(
+    "save-inputs",
+    cl::desc("Also write every model input (after resizing) to an .npy "
+             "file of shape [F, 1, H, W, 3]; it can be fed to --input"),
+    cl::value_desc("inputs.npy"), cl::cat(videoCategory));
+
+static const char *const kOverview = R"(resq-run: run a ResQ step function over the frames of .npy files or of a video
 
 Compiles MODEL.mlir (ResQ + TOSA, or a plain int8 TOSA graph) with the
 resq-to-llvm pipeline, JIT-compiles it and calls the step function once per
@@ -122,6 +226,30 @@ Example:
   resq-run net.mlir --input frames.npy --output out --stats stats.jsonl
   resq-run net.mlir --input frames.npy --output out --streams 2 \
       --keyframe-at 0,10 --dump-state state/
+
+Video mode (--video):
+  resq-run --video FILE --task segmentation|pose --float FLOAT.mlir
+      [--int8 INT8.mlir] [--resq NAME=RESQ.mlir ...] [--frames N]
+      [--report DIR [--overlay-every K]] [--threads N]
+
+  Decodes FILE with FFmpeg, fits every frame into the float build's input
+  (tensor<1xHxWx3xf32>, RGB in [0, 1]; letterboxed unless --fit stretch,
+  resized with swscale) and runs each build on it: one JIT session per build,
+  one stream per ResQ build. Every build must take that input and return the
+  float build's result types. Per build and frame it measures the step time,
+  the accuracy against the float build on the same frame (segmentation: mask
+  IoU at 0.5, averaged and pooled over frames; pose: mean (x, y) error of the
+  body landmarks visible in the float output, on frames where the float pose
+  flag is >= 0.5) and, for ResQ builds, blocks per bit-width, skipped blocks,
+  MACs, BOPs and keyframes. It ends with a summary table (also in
+  DIR/summary.md) and, for the project's clips (vtest.avi, movie.avi), the
+  float model's own noise sensitivity from REAL-DATA.md as a reference. The
+  task's results are found by shape: the mask is 1xHxWx1, the landmarks have
+  195 elements, the pose flag 1.
+
+  resq-run --video data/movie.avi --task segmentation \
+      --float selfie.mlir --int8 selfie.int8.mlir --resq s4=selfie.resq.mlir \
+      --report report/ --overlay-every 10
 )";
 
 namespace {
@@ -203,17 +331,147 @@ void writeStatsLine(llvm::raw_ostream &os, int64_t frame, unsigned stream,
   os << "\n";
 }
 
+/// The first video-mode option given on the command line, if any.
+std::optional<std::string> givenVideoOption() {
+  // std::addressof: cl::list overloads operator& to give its vector.
+  cl::Option *videoOptions[] = {&maxFrames,
+                                &taskName,
+                                &floatPath,
+                                &int8Path,
+                                std::addressof(resqBuilds),
+                                &reportDir,
+                                &overlayEvery,
+                                &overlaySize,
+                                &resizeFilter,
+                                &fitMode,
+                                &poseFlagEncoding,
+                                &numThreads,
+                                &saveInputs};
+  for (cl::Option *option : videoOptions)
+    if (option->getNumOccurrences())
+      return option->ArgStr.str();
+  return std::nullopt;
+}
+
+/// Checks the video mode's options and runs it.
+int videoMain(int argc, char **argv) {
+  // Options of the .npy mode mean nothing here.
+  cl::Option *npyOptions[] = {&modelPath,    std::addressof(inputPaths),
+                              &outputPrefix, &statsPath,
+                              &numStreams,   &dumpStateDir};
+  for (cl::Option *option : npyOptions)
+    if (option->getNumOccurrences())
+      return fail((option == &modelPath
+                       ? "a positional model (" + modelPath + ")"
+                       : "--" + option->ArgStr.str()) +
+                  " is for .npy inputs; in video mode the models are "
+                  "--float, --int8 and --resq, and --report writes the "
+                  "results");
+
+  VideoModeOptions options;
+  options.videoPath = videoPath;
+  if (maxFrames < 0)
+    return fail("--frames must not be negative");
+  options.maxFrames = maxFrames;
+  if (taskName.empty())
+    return fail("--video needs --task segmentation or --task pose");
+  std::optional<video::Task> task = video::parseTask(taskName);
+  if (!task)
+    return fail("--task " + taskName + ": expected 'segmentation' or 'pose'");
+  options.task = *task;
+  if (floatPath.empty())
+    return fail("--video needs --float: the float build every other build "
+                "is measured against");
+  options.builds.push_back({"float", floatPath});
+  if (!int8Path.empty())
+    options.builds.push_back({"int8", int8Path});
+  for (const std::string &arg : resqBuilds) {
+    auto [name, path] = StringRef(arg).split('=');
+    if (name.empty() || path.empty() || !StringRef(arg).contains('='))
+      return fail("--resq " + arg + ": expected NAME=model.mlir");
+    if (!llvm::all_of(name, [](char c) {
+          return llvm::isAlnum(c) || c == '_' || c == '-' || c == '.';
+        }))
+      return fail("--resq " + arg +
+                  ": a name takes letters, digits, '_', '-' and '.'");
+    std::string full = "resq:" + name.str();
+    for (const VideoBuildSpec &b : options.builds)
+      if (b.name == full)
+        return fail("--resq " + arg + ": the name " + name + " is given twice");
+    options.builds.push_back({full, path.str()});
+  }
+  options.reportDir = reportDir;
+  options.overlayEvery = overlayEvery;
+  if (overlayEvery && reportDir.empty())
+    return fail("--overlay-every needs --report: the overlays go to "
+                "<report>/overlays");
+  if (overlaySize != "input" && overlaySize != "original")
+    return fail("--overlay-size " + overlaySize +
+                ": expected 'input' or 'original'");
+  options.overlayOriginalSize = overlaySize == "original";
+  std::optional<video::Fit> fit = video::parseFit(fitMode);
+  if (!fit)
+    return fail("--fit " + fitMode + ": expected 'letterbox' or 'stretch'");
+  options.fit = *fit;
+  std::optional<video::ResizeFilter> filter =
+      video::parseResizeFilter(resizeFilter);
+  if (!filter)
+    return fail("--resize " + resizeFilter + ": expected 'bilinear' or 'area'");
+  options.resize = *filter;
+  std::optional<video::FlagEncoding> flag =
+      video::parseFlagEncoding(poseFlagEncoding);
+  if (!flag)
+    return fail("--pose-flag " + poseFlagEncoding +
+                ": expected 'auto', 'probability' or 'logit'");
+  options.poseFlag = *flag;
+  if (numThreads == 0)
+    return fail("--threads must be at least 1");
+  options.threads = numThreads;
+  options.saveInputs = saveInputs;
+  options.session.entry = entryName;
+  options.session.targetCpu = targetCpu;
+  options.keyframeAt.assign(keyframeAt.begin(), keyframeAt.end());
+  options.quiet = quiet;
+  for (int i = 0; i < argc; ++i)
+    options.commandLine += (i ? " " : "") + std::string(argv[i]);
+  return runVideoMode(options);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
-  // Take "-stats" over from LLVM (see statsPath).
+  // Take "-stats" and "-threads" over from LLVM (see statsPath, numThreads).
   auto &registered = cl::getRegisteredOptions();
   if (auto it = registered.find("stats"); it != registered.end())
     it->second->removeArgument();
   statsPath.setArgStr("stats");
-  cl::HideUnrelatedOptions(runCategory);
+  if (auto it = registered.find("threads"); it != registered.end())
+    it->second->removeArgument();
+  numThreads.setArgStr("threads");
+  cl::HideUnrelatedOptions({&runCategory, &videoCategory});
   cl::ParseCommandLineOptions(argc, argv, kOverview);
+
+  if (!videoPath.empty())
+    return videoMain(argc, argv);
+  if (std::optional<std::string> option = givenVideoOption())
+    return fail("--" + *option + " belongs to the video mode: give --video");
+  // What cl::Required would have said, had the video mode not made the
+  // model and --output optional.
+  if (modelPath.empty()) {
+    llvm::errs() << llvm::sys::path::filename(argv[0])
+                 << ": Not enough positional command line arguments "
+                    "specified!\nMust specify at least 1 positional argument: "
+                    "See: "
+                 << argv[0] << " --help\n";
+    return 1;
+  }
+  if (outputPrefix.empty()) {
+    llvm::errs() << llvm::sys::path::filename(argv[0])
+                 << ": for the --output option: must be specified at least "
+                    "once!\n";
+    return 1;
+  }
 
   if (numStreams == 0)
     return fail("--streams must be at least 1");
