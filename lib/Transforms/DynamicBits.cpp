@@ -4,6 +4,8 @@
 #include "resq/Transforms/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
 
 namespace resq {
 #define GEN_PASS_DEF_RESQDYNAMICBITS
@@ -24,6 +26,13 @@ struct DynamicBitsPass
     if (widths.empty())
       widths = {0, 2, 4, 8};
     llvm::sort(widths);
+    if (block <= 0) {
+      module.emitError() << "resq-dynamic-bits: block size must be positive, "
+                            "got "
+                         << static_cast<int64_t>(block);
+      return signalPassFailure();
+    }
+
     // Reuse the attribute verifier for the option values, so the messages
     // match those of hand-written IR.
     auto emitOptionError = [&]() -> InFlightDiagnostic {
@@ -31,15 +40,38 @@ struct DynamicBitsPass
       diag << "resq-dynamic-bits: ";
       return diag;
     };
+    if (!(sceneCut > 0.0 && sceneCut <= 1.0)) {
+      std::string value;
+      llvm::raw_string_ostream os(value);
+      os << llvm::format("%g", static_cast<double>(sceneCut));
+      module.emitError() << "resq-dynamic-bits: scene_cut must be in (0, 1], "
+                            "got "
+                         << value;
+      return signalPassFailure();
+    }
+    if (sceneCutLayers != "first" && sceneCutLayers != "all") {
+      module.emitError() << "resq-dynamic-bits: scene-cut-layers must be "
+                            "'first' or 'all', got '"
+                         << sceneCutLayers << "'";
+      return signalPassFailure();
+    }
     bool sawLayer = false;
     WalkResult result = module.walk([&](Operation *op) {
       if (!isResidualLinearOp(op))
         return WalkResult::advance();
+      bool firstLayer = !sawLayer;
       sawLayer = true;
       ResidualAttr old = getResidual(op);
+      LinearGeometry g = getLinearGeometry(op);
+      int64_t blocks = g.n * ((g.ih + block - 1) / block) *
+                       ((g.iw + block - 1) / block);
+      // Out-of-range values reach the attribute verifier below unchanged.
+      bool applies = blocks >= sceneCutMinBlocks &&
+                     (sceneCutLayers == "all" || firstLayer);
+      double layerSceneCut = applies ? sceneCut : 1.0;
       ResidualAttr attr = ResidualAttr::getChecked(
           emitOptionError, op->getContext(), old.getStep(), ArrayRef<int64_t>(widths), static_cast<int64_t>(block),
-          llvm::APFloat(static_cast<double>(sceneCut)));
+          llvm::APFloat(layerSceneCut));
       if (!attr)
         return WalkResult::interrupt();
       setResidual(op, attr);

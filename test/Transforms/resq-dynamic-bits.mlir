@@ -1,14 +1,24 @@
 // RUN: resq-opt %s --resq-dynamic-bits | FileCheck %s --check-prefix=DEFAULT
+// RUN: resq-opt %s --resq-dynamic-bits="scene-cut-min-blocks=1 scene-cut-layers=all" | FileCheck %s --check-prefix=SMALL
+// RUN: resq-opt %s --resq-dynamic-bits="scene-cut-min-blocks=1" | FileCheck %s --check-prefix=FIRST
+// RUN: not resq-opt %s --resq-dynamic-bits="scene-cut-layers=some" 2>&1 | FileCheck %s --check-prefix=BADLAYERS
 // RUN: resq-opt %s --resq-dynamic-bits="bit-set=0,2,3,4,5,6,7,8 block=1 scene-cut=1.0" | FileCheck %s --check-prefix=FULL
-// RUN: resq-opt %s --resq-dynamic-bits="bit-set=8,0,4 block=8 scene-cut=0.25" | FileCheck %s --check-prefix=SORTED
+// RUN: resq-opt %s --resq-dynamic-bits="bit-set=8,0,4 block=8 scene-cut=0.25 scene-cut-min-blocks=1" | FileCheck %s --check-prefix=SORTED
 // RUN: not resq-opt %s --resq-dynamic-bits="bit-set=0,1,8" 2>&1 | FileCheck %s --check-prefix=BADBITS
 // RUN: not resq-opt %s --resq-dynamic-bits="block=0" 2>&1 | FileCheck %s --check-prefix=BADBLOCK
 // RUN: not resq-opt %s --resq-dynamic-bits="scene-cut=0" 2>&1 | FileCheck %s --check-prefix=BADCUT
 // RUN: not resq-opt %t.does-not-exist.mlir 2>&1 | FileCheck %s --check-prefix=MISSING
 
 // Every residualized layer keeps its step and gets the run-time bit set.
-// DEFAULT: resq.conv2d "a" {{.*}} residual <step = 4, bits = [0, 2, 4, 8], block = 4, scene_cut = 0.5>
-// DEFAULT: resq.matmul "b" {{.*}} residual <step = 2, bits = [0, 2, 4, 8], block = 4, scene_cut = 0.5>
+// Layers this small (4 blocks) do not apply the scene-cut rule by default.
+// DEFAULT: resq.conv2d "a" {{.*}} residual <step = 4, bits = [0, 2, 4, 8], block = 4>
+// DEFAULT: resq.matmul "b" {{.*}} residual <step = 2, bits = [0, 2, 4, 8], block = 4>
+// SMALL: resq.conv2d "a" {{.*}} residual <step = 4, bits = [0, 2, 4, 8], block = 4, scene_cut = 0.5>
+// SMALL: resq.matmul "b" {{.*}} residual <step = 2, bits = [0, 2, 4, 8], block = 4, scene_cut = 0.5>
+// By default only the first layer, which sees the input, applies the rule.
+// FIRST: resq.conv2d "a" {{.*}} residual <step = 4, bits = [0, 2, 4, 8], block = 4, scene_cut = 0.5>
+// FIRST: resq.matmul "b" {{.*}} residual <step = 2, bits = [0, 2, 4, 8], block = 4>
+// BADLAYERS: error: resq-dynamic-bits: scene-cut-layers must be 'first' or 'all', got 'some'
 // FULL: resq.conv2d "a" {{.*}} residual <step = 4, bits = [0, 2, 3, 4, 5, 6, 7, 8]>
 // SORTED: resq.conv2d "a" {{.*}} residual <step = 4, bits = [0, 4, 8], block = 8, scene_cut = 0.25>
 // BADBITS: error: resq-dynamic-bits: bit-width 1 is not allowed (allowed: 0, 2, 3, ..., 8)

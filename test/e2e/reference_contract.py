@@ -112,7 +112,9 @@ def test(tools):
 
     cut = np.concatenate([frames[:10], sequences.static_sequence(
         frames=5, height=24, width=24, channels=4, seed=9)])
-    result = ref.run_single_layer(layer, cut, ref.dynamic_config(4, [0, 2, 4, 8], 4, 0.5))
+    # 36 blocks: below the default minimum for the rule, so ask for it.
+    result = ref.run_single_layer(layer, cut, ref.dynamic_config(4, [0, 2, 4, 8], 4, 0.5,
+                                                                 scene_cut_min_blocks=1))
     flags = [s.scene_cut for s in result["stats"]]
     if flags != [False] * 10 + [True] + [False] * 4:
         e2e.fail(f"scene cut flags {flags}")

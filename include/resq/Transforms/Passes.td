@@ -18,7 +18,10 @@ def ResQDynamicBits : Pass<"resq-dynamic-bits", "::mlir::ModuleOp"> {
     block's rounded residual. Blocks that need 0 bits are skipped: no MACs,
     no accumulator writes. When more than `scene-cut` of a layer's blocks
     need the widest width, the frame becomes a keyframe from that layer on.
-    The residual step of each layer is kept.
+    By default only the first residualized layer applies that rule
+    (`scene-cut-layers=all` makes every layer apply it), and never a layer
+    with fewer than `scene-cut-min-blocks` blocks. The residual step of each
+    layer is kept.
 
     Before:
 
@@ -44,6 +47,15 @@ def ResQDynamicBits : Pass<"resq-dynamic-bits", "::mlir::ModuleOp"> {
     Option<"sceneCut", "scene-cut", "double", "0.5",
            "Fraction of blocks needing the widest bit-width above which the "
            "frame becomes a keyframe (1.0 disables the rule)">,
+    Option<"sceneCutLayers", "scene-cut-layers", "std::string", "\"first\"",
+           "Which layers apply the scene-cut rule: 'first' (the first "
+           "residualized layer, which sees the input: a scene change shows "
+           "there, while deeper layers can change densely in ordinary "
+           "motion) or 'all'">,
+    Option<"sceneCutMinBlocks", "scene-cut-min-blocks", "int64_t", "64",
+           "Layers with fewer blocks than this do not apply the scene-cut "
+           "rule: a handful of blocks (a squeeze-excite layer after a "
+           "global pool has one) says nothing about the scene">,
   ];
 }
 

@@ -118,7 +118,10 @@ def residualize(tools, model, name, step=4, bits=8, keyframe_interval=0,
         args.append("--resq-dynamic-bits=" + " ".join([
             "bit-set=" + ",".join(str(b) for b in dynamic["bit_set"]),
             f"block={dynamic['block']}",
-            f"scene-cut={dynamic['scene_cut']}"]))
+            f"scene-cut={dynamic['scene_cut']}",
+            f"scene-cut-min-blocks={dynamic.get('scene_cut_min_blocks', 64)}",
+            # The reference applies the rule in every layer.
+            "scene-cut-layers=all"]))
     out = tools.path(name + ".resq.mlir")
     run_tool(args + ["-o", out], "resq-opt")
     return out

@@ -319,11 +319,14 @@ class ResidualConfig:
     block: block size in input pixels (rows for matmul).
     scene_cut: a residual frame becomes a keyframe (from this layer on) when
         the fraction of blocks needing the widest width exceeds it.
+    scene_cut_min_blocks: layers with fewer blocks per frame do not apply
+        the scene-cut rule (as `--resq-dynamic-bits` decides).
     """
     step: int = 4
     bits: tuple = (8,)
     block: int = 1
     scene_cut: float = 1.0
+    scene_cut_min_blocks: int = 64
 
     @property
     def dynamic(self):
@@ -335,10 +338,12 @@ def static_config(step, bits):
     return ResidualConfig(step=step, bits=(bits,), block=1, scene_cut=1.0)
 
 
-def dynamic_config(step, bits, block, scene_cut):
-    """What `--resq-dynamic-bits="bit-set=.. block=.. scene-cut=.."` gives."""
+def dynamic_config(step, bits, block, scene_cut, scene_cut_min_blocks=64):
+    """What `--resq-dynamic-bits="bit-set=.. block=.. scene-cut=..
+    scene-cut-min-blocks=.."` gives."""
     return ResidualConfig(step=step, bits=tuple(sorted(bits)), block=block,
-                          scene_cut=scene_cut)
+                          scene_cut=scene_cut,
+                          scene_cut_min_blocks=scene_cut_min_blocks)
 
 
 def block_ids(pixel_shape, block):
@@ -442,7 +447,7 @@ def resq_layer_frame(layer, state, x, config, keyframe):
     if not keyframe:
         q = quantize_residual(x - state.R, config.step)
         widths = block_bit_widths(q, config, pixel_ids, num_blocks)
-        if config.dynamic:
+        if config.dynamic and num_blocks >= config.scene_cut_min_blocks:
             widest = np.count_nonzero(widths == max(config.bits))
             scene_cut = widest / num_blocks > config.scene_cut
     if keyframe or scene_cut:
