@@ -1,66 +1,94 @@
 #!/usr/bin/env bash
-# The ResQ demo: residualizes examples/tiny_segnet.mlir (static 8-bit and
-# Dynamic ResQ), runs it over a generated 60-frame moving-pattern sequence
-# with resq-run, and reports per frame whether it was a keyframe, the mean
-# residual bit-width and the fraction of skipped blocks, plus agreement with
-# the standard int8 graph on keyframes and the exactness check A == ACC(R).
+# The main job: a real model on real video, from the TFLite file to the
+# residual-quantized step function, side by side with the float and the
+# standard int8 builds.
 #
-#   scripts/demo.sh [BUILD_DIR [WORK_DIR]]
+#   scripts/demo.sh [--model selfie|pose] [--clip vtest|webcam]
+#                   [--frames N] [--build DIR] [--out DIR] [--example]
 #
-# Installs what is missing and builds first (scripts/setup.sh). BUILD_DIR
-# (default: build) receives bin/resq-opt and bin/resq-run; WORK_DIR (default
-# BUILD_DIR/demo) the sequence, models, outputs, stats and state.
+# Defaults: selfie_segmentation on vtest.avi (all 795 frames). Installs and
+# builds what is missing (scripts/setup.sh), fetches the models and clips
+# (scripts/fetch-data.sh), then:
+#   1. resq-translate  imports the TFLite model to float TOSA;
+#   2. resq-quantize   calibrates standard int8 on the webcam clip (the
+#                      models' own domain) and the residual steps;
+#   3. resq-opt        residualizes it: ResQ static (8 bits) and dynamic;
+#   4. resq-compile    compiles the dynamic build ahead of time (object +
+#                      C header), to show the artifact and its compile time;
+#   5. resq-run        plays the clip through float, int8, ResQ static and
+#                      ResQ dynamic, and prints the table (ms per frame,
+#                      accuracy against float, bits, skipped blocks);
+#                      overlays go to OUT/report/overlays.
+# --example runs the bundled synthetic example instead (no downloads).
 set -euo pipefail
-
-if [[ $# -gt 2 ]]; then
-  echo "usage: $0 [BUILD_DIR [WORK_DIR]]" >&2
-  exit 2
-fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$ROOT/scripts/setup.sh" "${1:-$ROOT/build}"
-BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
-WORK="${2:-$BUILD/demo}"
-RESQ_OPT="$BUILD/bin/resq-opt"
-RESQ_RUN="$BUILD/bin/resq-run"
-PYTHON=/usr/bin/python3   # Debian's, which has numpy
-MODEL="$ROOT/examples/tiny_segnet.mlir"
-FRAMES=60
-SEED=7
-STEP=4
-DYNAMIC="bit-set=0,2,4,8 block=4 scene-cut=0.5"
-
-for tool in "$RESQ_OPT" "$RESQ_RUN"; do
-  [[ -x "$tool" ]] || { echo "demo: $tool not found; build first" >&2; exit 1; }
+MODEL=selfie CLIP=vtest FRAMES=0 BUILD="$ROOT/build" OUT="" EXAMPLE=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --model) MODEL="$2"; shift 2 ;;
+    --clip) CLIP="$2"; shift 2 ;;
+    --frames) FRAMES="$2"; shift 2 ;;
+    --build) BUILD="$2"; shift 2 ;;
+    --out) OUT="$2"; shift 2 ;;
+    --example) EXAMPLE=1; shift ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *) echo "demo: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
 done
-rm -rf "$WORK"
-mkdir -p "$WORK"
+case "$MODEL" in
+  selfie) TFLITE=selfie_segmentation.tflite TASK=segmentation ;;
+  pose) TFLITE=pose_landmark_lite.tflite TASK=pose ;;
+  *) echo "demo: --model is selfie or pose" >&2; exit 2 ;;
+esac
+case "$CLIP" in
+  vtest) VIDEO=vtest.avi ;;
+  webcam) VIDEO=movie.avi ;;
+  *) echo "demo: --clip is vtest or webcam" >&2; exit 2 ;;
+esac
 
-timed() {  # timed LABEL COMMAND...: runs it and prints the wall time
-  local label="$1"; shift
-  local start="$EPOCHREALTIME"
-  "$@"
-  awk -v label="$label" -v t0="$start" -v t1="$EPOCHREALTIME" \
-    'BEGIN { printf "%-28s %6.2f s\n", label, t1 - t0 }'
-}
+if [[ $EXAMPLE == 1 ]]; then
+  exec bash "$ROOT/scripts/demo-example.sh" "$BUILD"
+fi
+bash "$ROOT/scripts/setup.sh" "$BUILD"
+DATA="$ROOT/data"
+bash "$ROOT/scripts/fetch-data.sh" "$DATA" > /dev/null
+OUT="${OUT:-$ROOT/out/$MODEL-$CLIP}"
+mkdir -p "$OUT"
+BIN="$BUILD/bin"
+step() { echo; echo "== $*"; }
 
-"$PYTHON" "$ROOT/scripts/make_sequence.py" "$WORK/frames.npy" "$FRAMES" "$SEED"
+step "1. import $TFLITE"
+"$BIN/resq-translate" --import-tflite "$DATA/$TFLITE" -o "$OUT/model.mlir"
 
-timed "resq-run standard graph" \
-  "$RESQ_RUN" "$MODEL" --input "$WORK/frames.npy" --output "$WORK/plain"
+step "2. calibrate int8 and residual steps on the webcam clip (68 frames)"
+# Calibration depends only on the model, so a second run reuses it.
+if [[ ! -s "$OUT/model.int8.mlir" || "$OUT/model.mlir" -nt "$OUT/model.int8.mlir" ]]; then
+  "$BIN/resq-quantize" "$OUT/model.mlir" --calibrate "$DATA/movie.avi" \
+    --frames 68 -o "$OUT/model.int8.mlir" 2>&1 | tee "$OUT/calibration.txt" |
+    grep -v "^  ranges\|^  histograms"
+else
+  echo "(reusing $OUT/model.int8.mlir; delete it to calibrate again)"
+fi
 
-"$RESQ_OPT" "$MODEL" --resq-residualize="step=$STEP bits=8" -o "$WORK/static.mlir"
-"$RESQ_OPT" "$MODEL" --resq-residualize="step=$STEP bits=8" \
-  --resq-dynamic-bits="$DYNAMIC" -o "$WORK/dynamic.mlir"
-echo "residualized: static (step=$STEP bits=8), dynamic (step=$STEP $DYNAMIC)"
+step "3. residualize: ResQ static (8 bits) and ResQ dynamic (0,2,4,8 bits)"
+"$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
+  -o "$OUT/model.static.mlir"
+"$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
+  --resq-dynamic-bits="bit-set=0,2,4,8 block=4" -o "$OUT/model.dynamic.mlir"
+echo "steps per layer (from calibration):" \
+  "$(grep -o 'residual <step = [0-9]*' "$OUT/model.dynamic.mlir" |
+     grep -o '[0-9]*$' | sort -n | uniq -c | awk '{printf "%s x %s, ", $1, $2}')"
 
-for run in static dynamic; do
-  mkdir -p "$WORK/$run.state"
-  timed "resq-run $run" \
-    "$RESQ_RUN" "$WORK/$run.mlir" --input "$WORK/frames.npy" \
-      --output "$WORK/$run" --stats "$WORK/$run.stats.jsonl" \
-      --dump-state "$WORK/$run.state"
-done
+step "4. compile ahead of time (resq-compile)"
+"$BIN/resq-compile" "$OUT/model.dynamic.mlir" -o "$OUT/aot" --name "${MODEL}_resq" \
+  --target-cpu native
+
+step "5. play $VIDEO through float, int8, ResQ static and ResQ dynamic"
+FRAMEARGS=()
+[[ "$FRAMES" != 0 ]] && FRAMEARGS=(--frames "$FRAMES")
+"$BIN/resq-run" --video "$DATA/$VIDEO" --task "$TASK" "${FRAMEARGS[@]}" \
+  --float "$OUT/model.mlir" --int8 "$OUT/model.int8.mlir" \
+  --resq static="$OUT/model.static.mlir" --resq dynamic="$OUT/model.dynamic.mlir" \
+  --report "$OUT/report" --overlay-every 50
 echo
-
-"$PYTHON" "$ROOT/scripts/demo_report.py" --model "$MODEL" \
-  --plain "$WORK/plain0.npy" static="$WORK/static" dynamic="$WORK/dynamic"
+echo "demo: report, per-frame metrics and overlays in $OUT/report"

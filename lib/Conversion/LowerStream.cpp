@@ -910,9 +910,16 @@ struct LowerStreamPass
     bool vnni = cpuHasAvx512Vnni(targetCpu);
 
     // One ABI for every step function: C-compatible memref descriptors.
-    for (auto func : module.getOps<func::FuncOp>())
+    // The tensors' names (resq.name from the importer) have served their
+    // purpose by now; LLVM would only warn about them.
+    for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isPublic() && !func.isExternal())
         func->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+      for (unsigned i = 0; i < func.getNumArguments(); ++i)
+        func.removeArgAttr(i, "resq.name");
+      for (unsigned i = 0; i < func.getNumResults(); ++i)
+        func.removeResultAttr(i, StringAttr::get(ctx, "resq.name"));
+    }
 
     SmallVector<func::FuncOp> steps;
     for (auto func : module.getOps<func::FuncOp>())
