@@ -10,8 +10,8 @@
 # builds what is missing (scripts/setup.sh), fetches the models and clips
 # (scripts/fetch-data.sh), then:
 #   1. resq-translate  imports the TFLite model to float TOSA;
-#   2. resq-quantize   calibrates standard int8 on the webcam clip (the
-#                      models' own domain) and the residual steps;
+#   2. resq-quantize   calibrates standard int8 and the residual steps on
+#                      frames of the clip;
 #   3. resq-opt        residualizes it: ResQ static (8 bits) and dynamic;
 #   4. resq-compile    compiles the dynamic build ahead of time (object +
 #                      C header), to show the artifact and its compile time;
@@ -60,11 +60,15 @@ step() { echo; echo "== $*"; }
 step "1. import $TFLITE"
 "$BIN/resq-translate" --import-tflite "$DATA/$TFLITE" -o "$OUT/model.mlir"
 
-step "2. calibrate int8 and residual steps on the webcam clip (68 frames)"
-# Calibration depends only on the model, so a second run reuses it.
+# Calibration frames come from the clip itself: the webcam clip whole (68
+# consecutive frames), vtest.avi sampled across its length (every 16th
+# frame), since ranges from one scene do not carry to the other.
+if [[ "$CLIP" == webcam ]]; then CAL=(--frames 68); else CAL=(--frames 48 --stride 16); fi
+step "2. calibrate int8 and residual steps on $VIDEO (${CAL[*]})"
+# Calibration depends only on the model and clip: a second run reuses it.
 if [[ ! -s "$OUT/model.int8.mlir" || "$OUT/model.mlir" -nt "$OUT/model.int8.mlir" ]]; then
-  "$BIN/resq-quantize" "$OUT/model.mlir" --calibrate "$DATA/movie.avi" \
-    --frames 68 -o "$OUT/model.int8.mlir" 2>&1 | tee "$OUT/calibration.txt" |
+  "$BIN/resq-quantize" "$OUT/model.mlir" --calibrate "$DATA/$VIDEO" \
+    "${CAL[@]}" -o "$OUT/model.int8.mlir" 2>&1 | tee "$OUT/calibration.txt" |
     grep -v "^  ranges\|^  histograms"
 else
   echo "(reusing $OUT/model.int8.mlir; delete it to calibrate again)"
