@@ -74,11 +74,11 @@ else
   echo "(reusing $OUT/model.int8.mlir; delete it to calibrate again)"
 fi
 
-step "3. residualize: ResQ static (8 bits) and ResQ dynamic (0,2,4,8 bits)"
+step "3. residualize: ResQ static (8 bits) and ResQ dynamic (bits 0,2..8 per pixel)"
 "$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
   -o "$OUT/model.static.mlir"
 "$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
-  --resq-dynamic-bits="bit-set=0,2,4,8 block=4" -o "$OUT/model.dynamic.mlir"
+  --resq-dynamic-bits="bit-set=0,2,3,4,5,6,7,8 block=1" -o "$OUT/model.dynamic.mlir"
 echo "steps per layer (from calibration):" \
   "$(grep -o 'residual <step = [0-9]*' "$OUT/model.dynamic.mlir" |
      grep -o '[0-9]*$' | sort -n | uniq -c | awk '{printf "%s x %s, ", $1, $2}')"
