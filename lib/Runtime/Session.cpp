@@ -456,6 +456,8 @@ Session::createFromSource(StringRef source, StringRef bufferName,
   mlir::registerBuiltinDialectTranslation(registry);
   mlir::registerLLVMDialectTranslation(registry);
   mlir::MLIRContext context(registry);
+  // A failing pass would otherwise attach the whole module to its message.
+  context.printOpOnDiagnostic(false);
 
   // Every diagnostic, from the parser to the JIT, is collected with its
   // source location and source line and becomes part of the error message.
