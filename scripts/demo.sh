@@ -64,6 +64,8 @@ step "1. import $TFLITE"
 # consecutive frames), vtest.avi sampled across its length (every 16th
 # frame), since ranges from one scene do not carry to the other.
 if [[ "$CLIP" == webcam ]]; then CAL=(--frames 68); else CAL=(--frames 48 --stride 16); fi
+# Then ten single-layer step increases, costliest layers first.
+CAL+=(--refine-steps 10)
 step "2. calibrate int8 and residual steps on $VIDEO (${CAL[*]})"
 # Calibration depends only on the model and clip: a second run reuses it.
 if [[ ! -s "$OUT/model.int8.mlir" || "$OUT/model.mlir" -nt "$OUT/model.int8.mlir" ]]; then

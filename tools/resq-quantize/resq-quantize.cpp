@@ -95,6 +95,12 @@ static cl::opt<double> keepFloatAbove(
     cl::desc("With --sensitivity: leave in float every layer whose error "
              "alone exceeds this (0: none)"),
     cl::init(0.0), cl::cat(category));
+static cl::opt<int> refineSteps(
+    "refine-steps",
+    cl::desc("After the global search, try up to this many single-layer "
+             "step increases, costliest layers (by BOPs) first, keeping each "
+             "that stays within --residual-target (one compile each)"),
+    cl::init(0), cl::cat(category));
 static cl::opt<double> residualTarget(
     "residual-target",
     cl::desc("Calibrate each layer's residual step (recorded as resq.step "
@@ -147,6 +153,8 @@ struct RunResult {
   std::vector<float> outputs;
   double bitsPerMac = 0, skipped = 0;
   int64_t keyframes = 0;
+  /// BOPs per residualized layer over the residual frames.
+  std::vector<double> layerBops;
 };
 
 llvm::Expected<RunResult> runFrames(llvm::StringRef source,
@@ -188,8 +196,10 @@ llvm::Expected<RunResult> runFrames(llvm::StringRef source,
       ++result.keyframes;
       continue;
     }
+    result.layerBops.resize(stream.numLayers(), 0.0);
     for (size_t l = 0; l < stream.numLayers(); ++l) {
       runtime::LayerStats st = stream.stats(l);
+      result.layerBops[l] += st.bops;
       macs += st.macs;
       bops += st.bops;
       blocks += st.blocks;
@@ -573,6 +583,60 @@ int main(int argc, char **argv) {
                       "(residual frames exact up to clamping)\n";
     }
     std::vector<int64_t> steps = stepsFor(chosen);
+    // Per-layer refinement: a coarser step where the layer costs most and
+    // the output error allows it.
+    auto evaluate = [&](const std::vector<int64_t> &candidateSteps)
+        -> llvm::Expected<RunResult> {
+      OwningOpRef<ModuleOp> candidate(cast<ModuleOp>((*module)->clone()));
+      setSteps(*candidate, candidateSteps);
+      PassManager pm(&context);
+      pm.addPass(resq::createResQResidualize());
+      pm.addPass(resq::createResQDynamicBits());
+      if (failed(pm.run(*candidate)))
+        return llvm::createStringError("residualizing the calibrated model "
+                                       "failed");
+      return runFrames(printModule(*candidate), *frames, count,
+                       in.byteSize());
+    };
+    if (refineSteps > 0) {
+      auto base = evaluate(steps);
+      if (!base)
+        return fail(llvm::toString(base.takeError()));
+      // Stream layers are the report's layers that were not kept in float.
+      std::vector<size_t> reportIndex;
+      for (size_t i = 0; i < report.size(); ++i)
+        if (!report[i].keptFloat)
+          reportIndex.push_back(i);
+      std::vector<size_t> order(base->layerBops.size());
+      for (size_t l = 0; l < order.size(); ++l)
+        order[l] = l;
+      llvm::stable_sort(order, [&](size_t a, size_t b) {
+        return base->layerBops[a] > base->layerBops[b];
+      });
+      llvm::errs() << "  refining steps, costliest layers first:\n";
+      int trials = 0;
+      for (size_t l : order) {
+        if (trials >= refineSteps || l >= reportIndex.size())
+          break;
+        size_t i = reportIndex[l];
+        std::vector<int64_t> trial = steps;
+        trial[i] = 2 * steps[i] + 1;
+        auto run = evaluate(trial);
+        if (!run)
+          return fail(llvm::toString(run.takeError()));
+        ++trials;
+        double e = relativeRmsError(run->outputs, floatOutputs->outputs);
+        bool keep = e <= allowed;
+        llvm::errs() << llvm::format("    %-40.40s step %3lld -> %3lld: error "
+                                     "%.4f, %.2f bits per MAC%s\n",
+                                     report[i].name.c_str(),
+                                     (long long)steps[i], (long long)trial[i],
+                                     e, run->bitsPerMac,
+                                     keep ? "" : " (rejected)");
+        if (keep)
+          steps = trial;
+      }
+    }
     setSteps(*module, steps);
     llvm::errs() << "  chosen factor " << llvm::format("%g", chosen)
                  << ": steps";
