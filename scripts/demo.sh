@@ -60,12 +60,14 @@ step() { echo; echo "== $*"; }
 step "1. import $TFLITE"
 "$BIN/resq-translate" --import-tflite "$DATA/$TFLITE" -o "$OUT/model.mlir"
 
-# Calibration frames come from the clip itself, consecutive (the residual
-# steps are measured on frame-to-frame changes): the webcam clip whole, the
-# first 64 frames of vtest.avi (a fixed camera; sampling across the clip
-# instead gave the same int8 IoU, 0.727 against 0.717 on 200 frames, while
-# ranges from the webcam clip do not carry to it: 0.16).
-if [[ "$CLIP" == webcam ]]; then CAL=(--frames 68); else CAL=(--frames 64); fi
+# Calibration frames come from the clip itself: the webcam clip whole (68
+# consecutive frames); vtest.avi every 16th frame across its length. Ranges
+# from the webcam clip do not carry to vtest (int8 IoU 0.16). With the
+# first 64 consecutive vtest frames instead, the residual steps come out
+# coarser (3.85 bits/MAC) but ResQ then loses 0.072 pooled IoU against
+# int8 on vtest, more than the 0.02 allowed; the strided frames calibrate
+# steps of 1 (4.41 bits/MAC, -0.019).
+if [[ "$CLIP" == webcam ]]; then CAL=(--frames 68); else CAL=(--frames 48 --stride 16); fi
 # Then ten single-layer step increases, costliest layers first.
 CAL+=(--refine-steps 10)
 step "2. calibrate int8 and residual steps on $VIDEO (${CAL[*]})"
