@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "resq/Compile/Compile.h"
+#include "resq/Conversion/StepFunction.h"
 
 #include "Backend.h"
 
@@ -54,7 +55,6 @@ using llvm::StringRef;
 
 namespace {
 
-constexpr const char *kStreamLayoutAttr = "resq.stream_layout";
 /// int64 statistics slots per layer (LowerStream's kStatSlots).
 constexpr int64_t kStatsBytes = 16 * 8;
 /// The stream header (LowerStream's kHeaderSlots).
@@ -112,37 +112,6 @@ llvm::Expected<TensorInfo> toTensorInfo(mlir::Type type,
   return info;
 }
 
-llvm::Expected<mlir::func::FuncOp> findEntry(mlir::ModuleOp module,
-                                             StringRef requested) {
-  llvm::SmallVector<mlir::func::FuncOp> publicFuncs;
-  for (auto func : module.getOps<mlir::func::FuncOp>())
-    if (func.isPublic() && !func.isExternal())
-      publicFuncs.push_back(func);
-  auto names = [&] {
-    std::string s;
-    for (auto func : publicFuncs)
-      s += (s.empty() ? "@" : ", @") + func.getSymName().str();
-    return s.empty() ? std::string("none") : s;
-  };
-  if (!requested.empty()) {
-    auto func = module.lookupSymbol<mlir::func::FuncOp>(requested);
-    if (!func || func.isExternal())
-      return makeError(
-          "no function @" + requested +
-          " with a body in the module (public functions: " + names() + ")");
-    return func;
-  }
-  if (auto main = module.lookupSymbol<mlir::func::FuncOp>("main"))
-    if (!main.isExternal())
-      return main;
-  if (publicFuncs.size() == 1)
-    return publicFuncs.front();
-  return makeError("cannot tell which function is the step function: no "
-                   "@main and " +
-                   llvm::Twine(publicFuncs.size()) + " public functions (" +
-                   names() + "); pass --entry");
-}
-
 /// The `resq.name` of an argument or result, removed with every other
 /// `resq.` attribute there: they are ResQ's notes, which the translation to
 /// LLVM IR would warn about.
@@ -166,22 +135,13 @@ std::string takeTensorName(mlir::func::FuncOp func, unsigned index,
   return name;
 }
 
-/// A state argument the lowering already rewrote (a module saved after
-/// `--resq-lower-stream`): `memref<Nxi8>` in a module with a layout.
-bool isLoweredStateArgument(mlir::ModuleOp module, mlir::Type type) {
-  auto memref = llvm::dyn_cast<mlir::MemRefType>(type);
-  return memref && memref.getRank() == 1 && memref.hasStaticShape() &&
-         memref.getElementType().isInteger(8) &&
-         module->hasAttr(kStreamLayoutAttr);
-}
-
 enum class ModelKind { Plain, Residualized, Lowered };
 
 ModelKind classify(mlir::ModuleOp module, mlir::func::FuncOp func) {
   llvm::ArrayRef<mlir::Type> args = func.getFunctionType().getInputs();
   if (!args.empty() && llvm::isa<resq::StreamType>(args.front()))
     return ModelKind::Residualized;
-  if (!args.empty() && isLoweredStateArgument(module, args.front()))
+  if (!args.empty() && resq::isLoweredStateArgument(module, args.front()))
     return ModelKind::Lowered;
   return ModelKind::Plain;
 }
@@ -379,7 +339,7 @@ resq::compile::compileModel(const CompileOptions &options) {
   report.parseSeconds = secondsSince(phase);
 
   phase = Clock::now();
-  auto entry = findEntry(*module, options.entry);
+  auto entry = resq::findStepFunction(*module, options.entry);
   if (!entry)
     return entry.takeError();
   std::string entryName = entry->getSymName().str();

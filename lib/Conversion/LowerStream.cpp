@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "resq/Conversion/Passes.h"
+#include "resq/Conversion/StepFunction.h"
 
 #include "ResQ/IR/ResQ.h"
 
@@ -240,6 +241,8 @@ private:
   void emitQuantizeBlock(Value n, Value by, Value bx);
   void emitLinear(bool keyframe);
   void emitOutputPixel(bool keyframe, Value n, Value oy, Value ox);
+  Value emitTapLoop(bool keyframe, Value n, Value oy, Value ox,
+                    function_ref<Value(Value, Value, Value, Value)> tapBody);
   Value emitDenseTaps(bool keyframe, Value n, Value oy, Value ox,
                       Value ocb);
   Value emitDepthwiseTaps(bool keyframe, Value n, Value oy, Value ox,
@@ -582,6 +585,40 @@ void LayerLowering::emitKeyframeState() {
   });
 }
 
+/// The window of one output pixel: runs `tapBody(acc, iy, ix, tap)` for
+/// every tap inside the input and, on a residual frame, reading a block
+/// whose bit-width is not 0; returns the 16-lane accumulator.
+Value LayerLowering::emitTapLoop(
+    bool keyframe, Value n, Value oy, Value ox,
+    function_ref<Value(Value, Value, Value, Value)> tapBody) {
+  using P = arith::CmpIPredicate;
+  Value acc0 = e.splatI32(0);
+  return e.loop(e.idx(0), e.idx(g.kh), {acc0}, [&](Value ky, ValueRange ay) {
+    Value iy, validY;
+    std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY,
+                                    g.padTop, g.ih, ky);
+    return e.loop(e.idx(0), e.idx(g.kw), {ay[0]}, [&](Value kx, ValueRange ax) {
+      Value ix, validX;
+      std::tie(ix, validX) = tapInput(ox, g.kw, g.strideX, g.dilationX,
+                                      g.padLeft, g.iw, kx);
+      Value tap = e.add(e.mul(ky, e.idx(g.kw)), kx);
+      auto body = [&]() -> SmallVector<Value> {
+        return {tapBody(ax[0], iy, ix, tap)};
+      };
+      return e.ifValues(e.andI(validY, validX), {ax[0]},
+                        [&]() -> SmallVector<Value> {
+        if (keyframe)
+          return body();
+        // Residual frame: only taps whose input block changed do work.
+        Value width = e.load(bitsView, ValueRange{n, blockOf(iy), blockOf(ix)});
+        Value changed =
+            e.cmp(P::ne, width, arith::ConstantIntOp::create(b, 0, 8));
+        return e.ifValues(changed, {ax[0]}, body);
+      });
+    });
+  })[0];
+}
+
 /// Dot products of one output pixel and 16 output channels over the taps
 /// that read changed blocks (all valid taps on a keyframe).
 ///   VNNI:     acc += sum_c (V + 128) * W  - 128 * sum_c W   (vpdpbusd)
@@ -590,11 +627,9 @@ void LayerLowering::emitKeyframeState() {
 /// point folded into the correction on keyframes.
 Value LayerLowering::emitDenseTaps(bool keyframe, Value n, Value oy, Value ox,
                                    Value ocb) {
-  using P = arith::CmpIPredicate;
   Type i32 = b.getI32Type();
   int64_t taps = g.kh * g.kw, ic4 = roundUp(g.ic, 4) / 4;
   int64_t zp = keyframe ? inputZp : 0;
-  Value acc0 = e.splatI32(0);
   Value wBatch = e.idx(0), sBatch = e.idx(0);
   if (weightBatchStride) {
     wBatch = e.mul(n, e.idx(weightBatchStride));
@@ -603,127 +638,86 @@ Value LayerLowering::emitDenseTaps(bool keyframe, Value n, Value oy, Value ox,
   auto v64 = VectorType::get({64}, b.getI8Type());
   auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
   auto v16i32 = VectorType::get({kLanes}, i32);
-  return e.loop(e.idx(0), e.idx(g.kh), {acc0}, [&](Value ky, ValueRange ay) {
-    Value iy, validY;
-    std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY, g.padTop,
-                                 g.ih, ky);
-    return e.loop(e.idx(0), e.idx(g.kw), {ay[0]}, [&](Value kx, ValueRange ax) {
-      Value ix, validX;
-    std::tie(ix, validX) = tapInput(ox, g.kw, g.strideX, g.dilationX,
-                                   g.padLeft, g.iw, kx);
-      Value valid = e.andI(validY, validX);
-      Value tap = e.add(e.mul(ky, e.idx(g.kw)), kx);
-      Value tapBase = e.mul(e.add(e.mul(ocb, e.idx(taps)), tap),
-                            e.idx(vnni ? ic4 * 64 : g.ic * kLanes));
-      tapBase = e.add(tapBase, wBatch);
-      return e.ifValues(valid, {ax[0]}, [&]() -> SmallVector<Value> {
-        auto body = [&]() -> SmallVector<Value> {
-          Value acc;
-          if (vnni) {
-            acc = e.loop(e.idx(0), e.idx(ic4), {ax[0]},
-                         [&](Value c4, ValueRange a) {
-              // Four codes as one i32, made unsigned by flipping the sign
-              // bit of each byte (+128), broadcast to all 16 lanes.
-              Value quad = e.load(q32View, ValueRange{n, iy, ix, c4});
-              quad = arith::XOrIOp::create(b, quad,
-                                           e.i32(int32_t(0x80808080u)));
-              Value codes = vector::BitCastOp::create(b, v64, e.splat(quad));
-              Value w = vector::LoadOp::create(
-                  b, v64, weights,
-                  ValueRange{e.add(tapBase, e.mul(c4, e.idx(64)))});
-              Value next = DotBytesOp::create(b, v16i32, a[0], codes, w);
-              return SmallVector<Value>{next};
-            })[0];
-            Value sumAt = e.add(
-                e.mul(e.add(e.mul(ocb, e.idx(taps)), tap), e.idx(kLanes)),
-                sBatch);
-            Value sums = vector::LoadOp::create(b, v16i32, weightSums,
-                                                ValueRange{sumAt});
-            acc = e.sub(acc, e.mul(sums, e.splatI32(128 + zp)));
-          } else {
-            acc = e.loop(e.idx(0), e.idx(g.ic), {ax[0]},
-                         [&](Value c, ValueRange a) {
-              Value code = e.extS(e.load(qView, ValueRange{n, iy, ix, c}), i32);
-              Value v = e.splat(e.sub(code, e.i32(zp)));
-              Value w = e.extS(
-                  vector::LoadOp::create(
-                      b, v16i8, weights,
-                      ValueRange{e.add(tapBase, e.mul(c, e.idx(kLanes)))}),
-                  i32);
-              return SmallVector<Value>{e.add(a[0], e.mul(v, w))};
-            })[0];
-          }
-          return {acc};
-        };
-        if (keyframe)
-          return body();
-        // Residual frame: only taps whose input block changed do work.
-        Value width = e.load(bitsView, ValueRange{n, blockOf(iy), blockOf(ix)});
-        Value changed = e.cmp(P::ne, width,
-                              arith::ConstantIntOp::create(b, 0, 8));
-        return e.ifValues(changed, {ax[0]}, body);
-      });
-    });
-  })[0];
+  return emitTapLoop(keyframe, n, oy, ox, [&](Value acc0In, Value iy,
+                                               Value ix, Value tap) {
+    Value tapBase = e.mul(e.add(e.mul(ocb, e.idx(taps)), tap),
+                    e.idx(vnni ? ic4 * 64 : g.ic * kLanes));
+    tapBase = e.add(tapBase, wBatch);
+    Value acc;
+    if (vnni) {
+      acc = e.loop(e.idx(0), e.idx(ic4), {acc0In},
+                   [&](Value c4, ValueRange a) {
+        // Four codes as one i32, made unsigned by flipping the sign
+        // bit of each byte (+128), broadcast to all 16 lanes.
+        Value quad = e.load(q32View, ValueRange{n, iy, ix, c4});
+        quad = arith::XOrIOp::create(b, quad,
+                                     e.i32(int32_t(0x80808080u)));
+        Value codes = vector::BitCastOp::create(b, v64, e.splat(quad));
+        Value w = vector::LoadOp::create(
+            b, v64, weights,
+            ValueRange{e.add(tapBase, e.mul(c4, e.idx(64)))});
+        Value next = DotBytesOp::create(b, v16i32, a[0], codes, w);
+        return SmallVector<Value>{next};
+      })[0];
+      Value sumAt = e.add(
+          e.mul(e.add(e.mul(ocb, e.idx(taps)), tap), e.idx(kLanes)),
+          sBatch);
+      Value sums = vector::LoadOp::create(b, v16i32, weightSums,
+                                          ValueRange{sumAt});
+      acc = e.sub(acc, e.mul(sums, e.splatI32(128 + zp)));
+    } else {
+      acc = e.loop(e.idx(0), e.idx(g.ic), {acc0In},
+                   [&](Value c, ValueRange a) {
+        Value code = e.extS(e.load(qView, ValueRange{n, iy, ix, c}), i32);
+        Value v = e.splat(e.sub(code, e.i32(zp)));
+        Value w = e.extS(
+            vector::LoadOp::create(
+                b, v16i8, weights,
+                ValueRange{e.add(tapBase, e.mul(c, e.idx(kLanes)))}),
+            i32);
+        return SmallVector<Value>{e.add(a[0], e.mul(v, w))};
+      })[0];
+    }
+    return acc;
+  });
 }
 
 /// Depthwise: lanes are output channels c * M + m, each reading its own
 /// input channel; no reduction over channels.
 Value LayerLowering::emitDepthwiseTaps(bool keyframe, Value n, Value oy,
                                        Value ox, Value cb) {
-  using P = arith::CmpIPredicate;
   Type i32 = b.getI32Type();
   int64_t zp = keyframe ? inputZp : 0;
   int64_t ocp = roundUp(g.oc, kLanes);
   auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
   Value c0 = e.mul(cb, e.idx(kLanes));
-  Value acc0 = e.splatI32(0);
-  return e.loop(e.idx(0), e.idx(g.kh), {acc0}, [&](Value ky, ValueRange ay) {
-    Value iy, validY;
-    std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY, g.padTop,
-                                 g.ih, ky);
-    return e.loop(e.idx(0), e.idx(g.kw), {ay[0]}, [&](Value kx, ValueRange ax) {
-      Value ix, validX;
-    std::tie(ix, validX) = tapInput(ox, g.kw, g.strideX, g.dilationX,
-                                   g.padLeft, g.iw, kx);
-      Value valid = e.andI(validY, validX);
-      Value tap = e.add(e.mul(ky, e.idx(g.kw)), kx);
-      return e.ifValues(valid, {ax[0]}, [&]() -> SmallVector<Value> {
-        auto body = [&]() -> SmallVector<Value> {
-          Value codes;
-          if (g.multiplier == 1) {
-            codes = vector::LoadOp::create(b, v16i8, qView,
-                                           ValueRange{n, iy, ix, c0});
-          } else {
-            auto v16i32 = VectorType::get({kLanes}, i32);
-            Value channels =
-                vector::LoadOp::create(b, v16i32, channelOf, ValueRange{c0});
-            auto maskType = VectorType::get({kLanes}, b.getI1Type());
-            Value mask = arith::ConstantOp::create(
-                b, DenseElementsAttr::get(maskType, true));
-            Value pass = vector::BroadcastOp::create(
-                b, v16i8, arith::ConstantIntOp::create(b, 0, 8));
-            codes = vector::GatherOp::create(
-                b, v16i8, qView, ValueRange{n, iy, ix, e.idx(0)}, channels,
-                mask, pass);
-          }
-          Value v = e.sub(e.extS(codes, i32), e.splatI32(zp));
-          Value w = e.extS(
-              vector::LoadOp::create(
-                  b, v16i8, weights,
-                  ValueRange{e.add(e.mul(tap, e.idx(ocp)), c0)}),
-              i32);
-          return {e.add(ax[0], e.mul(v, w))};
-        };
-        if (keyframe)
-          return body();
-        Value width = e.load(bitsView, ValueRange{n, blockOf(iy), blockOf(ix)});
-        Value changed = e.cmp(P::ne, width,
-                              arith::ConstantIntOp::create(b, 0, 8));
-        return e.ifValues(changed, {ax[0]}, body);
-      });
-    });
-  })[0];
+  return emitTapLoop(keyframe, n, oy, ox, [&](Value acc0In, Value iy,
+                                               Value ix, Value tap) {
+    Value codes;
+    if (g.multiplier == 1) {
+      codes = vector::LoadOp::create(b, v16i8, qView,
+                                     ValueRange{n, iy, ix, c0});
+    } else {
+      auto v16i32 = VectorType::get({kLanes}, i32);
+      Value channels =
+          vector::LoadOp::create(b, v16i32, channelOf, ValueRange{c0});
+      auto maskType = VectorType::get({kLanes}, b.getI1Type());
+      Value mask = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(maskType, true));
+      Value pass = vector::BroadcastOp::create(
+          b, v16i8, arith::ConstantIntOp::create(b, 0, 8));
+      codes = vector::GatherOp::create(
+          b, v16i8, qView, ValueRange{n, iy, ix, e.idx(0)}, channels,
+          mask, pass);
+    }
+    Value v = e.sub(e.extS(codes, i32), e.splatI32(zp));
+    Value w = e.extS(
+        vector::LoadOp::create(
+            b, v16i8, weights,
+            ValueRange{e.add(e.mul(tap, e.idx(ocp)), c0)}),
+        i32);
+    return e.add(acc0In, e.mul(v, w));
+  });
 }
 
 /// One output pixel: keyframe A = acc + B; residual frame A += s * acc,
@@ -1012,7 +1006,7 @@ struct LowerStreamPass
     }
     int64_t size = roundUp(offset, kAlign);
     module->setAttr(
-        "resq.stream_layout",
+        kStreamLayoutAttr,
         builder.getDictionaryAttr(
             {builder.getNamedAttr("size", builder.getI64IntegerAttr(size)),
              builder.getNamedAttr("layers",

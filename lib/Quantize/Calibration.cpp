@@ -60,6 +60,18 @@ double Histogram::binCenter(int bin) const {
   return lo + (bin + 0.5) * (double(hi) - double(lo)) / kBins;
 }
 
+double Histogram::variance() const {
+  if (total == 0)
+    return 0.0;
+  double mean = 0, var = 0;
+  for (int b = 0; b < (int)counts.size(); ++b)
+    mean += counts[b] * binCenter(b);
+  mean /= total;
+  for (int b = 0; b < (int)counts.size(); ++b)
+    var += counts[b] * (binCenter(b) - mean) * (binCenter(b) - mean);
+  return var / total;
+}
+
 double Histogram::expectedError(const QuantParams &p) const {
   double rangeLo = p.dequantize(-128), rangeHi = p.dequantize(127);
   double rounding = p.scale * p.scale / 12.0;

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "resq/Runtime/Session.h"
+#include "resq/Conversion/StepFunction.h"
 
 #include "ResQ/IR/ResQ.h"
 #include "resq/Conversion/Passes.h"
@@ -46,7 +47,6 @@ using llvm::StringRef;
 static constexpr const char *kCRunnerUtils =
     "/usr/lib/llvm-22/lib/libmlir_c_runner_utils.so";
 /// The module attribute the lowering records the state layout in.
-static constexpr const char *kStreamLayoutAttr = "resq.stream_layout";
 
 static llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -195,46 +195,6 @@ llvm::Expected<TensorSpec> toTensorSpec(mlir::Type type,
   return spec;
 }
 
-/// A state argument the lowering already rewrote (a module saved after
-/// `--resq-lower-stream`): `memref<Nxi8>` in a module with a layout.
-bool isLoweredStateArgument(mlir::ModuleOp module, mlir::Type type) {
-  auto memref = llvm::dyn_cast<mlir::MemRefType>(type);
-  return memref && memref.getRank() == 1 && memref.hasStaticShape() &&
-         memref.getElementType().isInteger(8) &&
-         module->hasAttr(kStreamLayoutAttr);
-}
-
-llvm::Expected<mlir::func::FuncOp> findEntry(mlir::ModuleOp module,
-                                             StringRef requested) {
-  llvm::SmallVector<mlir::func::FuncOp> publicFuncs;
-  for (auto func : module.getOps<mlir::func::FuncOp>())
-    if (func.isPublic() && !func.isExternal())
-      publicFuncs.push_back(func);
-  auto names = [&] {
-    std::string s;
-    for (auto func : publicFuncs)
-      s += (s.empty() ? "@" : ", @") + func.getSymName().str();
-    return s.empty() ? std::string("none") : s;
-  };
-  if (!requested.empty()) {
-    auto func = module.lookupSymbol<mlir::func::FuncOp>(requested);
-    if (!func || func.isExternal())
-      return makeError("no function @" + requested +
-                       " with a body in the module (public functions: " +
-                       names() + ")");
-    return func;
-  }
-  if (auto main = module.lookupSymbol<mlir::func::FuncOp>("main"))
-    if (!main.isExternal())
-      return main;
-  if (publicFuncs.size() == 1)
-    return publicFuncs.front();
-  return makeError("cannot tell which function is the step function: no "
-                   "@main and " +
-                   llvm::Twine(publicFuncs.size()) +
-                   " public functions (" + names() + "); pass --entry");
-}
-
 llvm::Expected<int64_t> getInt(mlir::DictionaryAttr dict, StringRef key,
                                const llvm::Twine &where) {
   auto attr = llvm::dyn_cast_or_null<mlir::IntegerAttr>(dict.get(key));
@@ -282,7 +242,7 @@ llvm::Expected<StreamLayout> readStreamLayout(mlir::ModuleOp module) {
         llvm::Twine("the step function is stateful but the lowered module has "
                     "no '") +
         kStreamLayoutAttr + "' dictionary (the lowering must record it)");
-  std::string where = kStreamLayoutAttr;
+  std::string where = kStreamLayoutAttr.str();
   StreamLayout layout;
   auto size = getInt(dict, "size", where);
   if (!size)
@@ -484,7 +444,7 @@ Session::createFromSource(StringRef source, StringRef bufferName,
   Impl &impl = *session->impl;
 
   // The step function and its signature, before lowering erases the types.
-  auto entry = findEntry(*module, options.entry);
+  auto entry = resq::findStepFunction(*module, options.entry);
   if (!entry)
     return entry.takeError();
   mlir::func::FuncOp func = *entry;
@@ -495,7 +455,7 @@ Session::createFromSource(StringRef source, StringRef bufferName,
   if (!argTypes.empty() && llvm::isa<resq::StreamType>(argTypes.front())) {
     session->stateful = true;
   } else if (!argTypes.empty() &&
-             isLoweredStateArgument(*module, argTypes.front())) {
+             resq::isLoweredStateArgument(*module, argTypes.front())) {
     session->stateful = true;
     loweredStateSize =
         llvm::cast<mlir::MemRefType>(argTypes.front()).getNumElements();

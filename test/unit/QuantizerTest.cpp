@@ -82,10 +82,14 @@ TEST(ResidualMath, ApplyScaleMatchesTheSpecExamples) {
   // 0.5 as multiplier 2^30 with shift 31: 7 -> 3.5 -> 4 (round half up).
   EXPECT_EQ(applyScale32(7, 1 << 30, 31, false), 4);
   EXPECT_EQ(applyScale32(-7, 1 << 30, 31, false), -3);
-  // Double rounding only matters above shift 31.
-  EXPECT_EQ(applyScale32(100, 1 << 30, 40, true),
-            static_cast<int32_t>((int64_t(100) * (1 << 30) + (int64_t(1) << 39) +
-                                  (1 << 30)) >> 40));
+  // Double rounding only matters above shift 31: 362 * 1518500250 / 2^40
+  // is 0.49995; the extra 2^30 carries it to 1 (and -362 to -1).
+  EXPECT_EQ(applyScale32(362, 1518500250, 40, false), 0);
+  EXPECT_EQ(applyScale32(362, 1518500250, 40, true), 1);
+  EXPECT_EQ(applyScale32(-362, 1518500250, 40, false), 0);
+  EXPECT_EQ(applyScale32(-362, 1518500250, 40, true), -1);
+  EXPECT_EQ(applyScale32(362, 1518500250, 31, true),
+            applyScale32(362, 1518500250, 31, false));
 }
 
 //===----------------------------------------------------------------------===//

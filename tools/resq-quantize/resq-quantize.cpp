@@ -478,13 +478,7 @@ int main(int argc, char **argv) {
       if (v < lo || v > hi)
         clipped += h.bins()[b];
     }
-    double mean = 0, var = 0;
-    for (int b = 0; b < Histogram::kBins; ++b)
-      mean += h.bins()[b] * h.binCenter(b);
-    mean /= std::max<int64_t>(h.count(), 1);
-    for (int b = 0; b < Histogram::kBins; ++b)
-      var += h.bins()[b] * (h.binCenter(b) - mean) * (h.binCenter(b) - mean);
-    var /= std::max<int64_t>(h.count(), 1);
+    double var = h.variance();
     llvm::errs() << llvm::format(
         "%-44s %-18s %11.3e %5d %8.4f%% %9.2e\n", r.name.c_str(),
         r.kind.c_str(), r.input.scale, r.input.zeroPoint,
@@ -503,14 +497,7 @@ int main(int argc, char **argv) {
     std::vector<double> spread(report.size(), 0.0);
     for (size_t i = 0; i < report.size(); ++i) {
       const Histogram &h = histograms[layers[i].inputIndex];
-      double mean = 0, var = 0;
-      for (int b = 0; b < Histogram::kBins; ++b)
-        mean += h.bins()[b] * h.binCenter(b);
-      mean /= std::max<int64_t>(h.count(), 1);
-      for (int b = 0; b < Histogram::kBins; ++b)
-        var += h.bins()[b] * (h.binCenter(b) - mean) * (h.binCenter(b) - mean);
-      var /= std::max<int64_t>(h.count(), 1);
-      spread[i] = std::sqrt(var) / report[i].input.scale; // in codes
+      spread[i] = std::sqrt(h.variance()) / report[i].input.scale; // codes
     }
     auto int8Run = runFrames(printModule(*module), *frames, count,
                              in.byteSize());
@@ -556,35 +543,7 @@ int main(int argc, char **argv) {
     llvm::errs() << llvm::format("  %8s %10s %12s %9s %9s\n", "factor",
                                  "rel. error", "bits per MAC", "skipped",
                                  "keyframes");
-    double chosen = 0;
-    for (double factor : {0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0}) {
-      OwningOpRef<ModuleOp> candidate(cast<ModuleOp>((*module)->clone()));
-      setSteps(*candidate, stepsFor(factor));
-      PassManager pm(&context);
-      pm.addPass(resq::createResQResidualize());
-      pm.addPass(resq::createResQDynamicBits());
-      if (failed(pm.run(*candidate)))
-        return fail("residualizing the calibrated model failed");
-      auto run = runFrames(printModule(*candidate), *frames, count,
-                           in.byteSize());
-      if (!run)
-        return fail(llvm::toString(run.takeError()));
-      double e = relativeRmsError(run->outputs, floatOutputs->outputs);
-      llvm::errs() << llvm::format("  %8.2f %10.4f %12.2f %8.1f%% %9lld\n",
-                                   factor, e, run->bitsPerMac,
-                                   100 * run->skipped,
-                                   (long long)run->keyframes);
-      if (e > allowed)
-        break;
-      chosen = factor;
-    }
-    if (chosen == 0) {
-      llvm::errs() << "  no factor meets the target: steps of 1 "
-                      "(residual frames exact up to clamping)\n";
-    }
-    std::vector<int64_t> steps = stepsFor(chosen);
-    // Per-layer refinement: a coarser step where the layer costs most and
-    // the output error allows it.
+    // Residualizes the int8 model with the given steps and runs the frames.
     auto evaluate = [&](const std::vector<int64_t> &candidateSteps)
         -> llvm::Expected<RunResult> {
       OwningOpRef<ModuleOp> candidate(cast<ModuleOp>((*module)->clone()));
@@ -598,10 +557,37 @@ int main(int argc, char **argv) {
       return runFrames(printModule(*candidate), *frames, count,
                        in.byteSize());
     };
+    double chosen = 0;
+    std::optional<RunResult> chosenRun;
+    for (double factor : {0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0}) {
+      auto run = evaluate(stepsFor(factor));
+      if (!run)
+        return fail(llvm::toString(run.takeError()));
+      double e = relativeRmsError(run->outputs, floatOutputs->outputs);
+      llvm::errs() << llvm::format("  %8.2f %10.4f %12.2f %8.1f%% %9lld\n",
+                                   factor, e, run->bitsPerMac,
+                                   100 * run->skipped,
+                                   (long long)run->keyframes);
+      if (e > allowed)
+        break;
+      chosen = factor;
+      chosenRun = std::move(*run);
+    }
+    if (chosen == 0) {
+      llvm::errs() << "  no factor meets the target: steps of 1 "
+                      "(residual frames exact up to clamping)\n";
+    }
+    std::vector<int64_t> steps = stepsFor(chosen);
+    // Per-layer refinement: a coarser step where the layer costs most and
+    // the output error allows it, starting from the chosen run's costs.
     if (refineSteps > 0) {
-      auto base = evaluate(steps);
-      if (!base)
-        return fail(llvm::toString(base.takeError()));
+      if (!chosenRun) {
+        auto run = evaluate(steps);
+        if (!run)
+          return fail(llvm::toString(run.takeError()));
+        chosenRun = std::move(*run);
+      }
+      const RunResult *base = &*chosenRun;
       // Stream layers are the report's layers that were not kept in float.
       std::vector<size_t> reportIndex;
       for (size_t i = 0; i < report.size(); ++i)
@@ -610,8 +596,10 @@ int main(int argc, char **argv) {
       std::vector<size_t> order(base->layerBops.size());
       for (size_t l = 0; l < order.size(); ++l)
         order[l] = l;
-      llvm::stable_sort(order, [&](size_t a, size_t b) {
-        return base->layerBops[a] > base->layerBops[b];
+      llvm::sort(order, [&](size_t a, size_t b) {
+        if (base->layerBops[a] != base->layerBops[b])
+          return base->layerBops[a] > base->layerBops[b];
+        return a < b;
       });
       llvm::errs() << "  refining steps, costliest layers first:\n";
       int trials = 0;

@@ -44,6 +44,8 @@ public:
   int64_t count() const { return total; }
   const std::vector<int64_t> &bins() const { return counts; }
   double binCenter(int bin) const;
+  /// Variance of the values (bin centres weighted by counts).
+  double variance() const;
 
   /// The int8 parameters for this tensor; the range always contains 0 so
   /// that zero (padding, ReLU output) is exact.
