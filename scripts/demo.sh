@@ -57,37 +57,8 @@ mkdir -p "$OUT"
 BIN="$BUILD/bin"
 step() { echo; echo "== $*"; }
 
-step "1. import $TFLITE"
-"$BIN/resq-translate" --import-tflite "$DATA/$TFLITE" -o "$OUT/model.mlir"
-
-# Calibration frames come from the clip itself: the webcam clip whole (68
-# consecutive frames); vtest.avi every 16th frame across its length. Ranges
-# from the webcam clip do not carry to vtest (int8 IoU 0.16). With the
-# first 64 consecutive vtest frames instead, the residual steps come out
-# coarser (3.85 bits/MAC) but ResQ then loses 0.072 pooled IoU against
-# int8 on vtest, more than the 0.02 allowed; the strided frames calibrate
-# steps of 1 (4.41 bits/MAC, -0.019).
-if [[ "$CLIP" == webcam ]]; then CAL=(--frames 68); else CAL=(--frames 48 --stride 16); fi
-# Then ten single-layer step increases, costliest layers first.
-CAL+=(--refine-steps 10)
-step "2. calibrate int8 and residual steps on $VIDEO (${CAL[*]})"
-# Calibration depends only on the model and clip: a second run reuses it.
-if [[ ! -s "$OUT/model.int8.mlir" || "$OUT/model.mlir" -nt "$OUT/model.int8.mlir" ]]; then
-  "$BIN/resq-quantize" "$OUT/model.mlir" --calibrate "$DATA/$VIDEO" \
-    "${CAL[@]}" -o "$OUT/model.int8.mlir" 2>&1 | tee "$OUT/calibration.txt" |
-    grep -v "^  ranges\|^  histograms"
-else
-  echo "(reusing $OUT/model.int8.mlir; delete it to calibrate again)"
-fi
-
-step "3. residualize: ResQ static (8 bits) and ResQ dynamic (bits 0,2..8 per pixel)"
-"$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
-  -o "$OUT/model.static.mlir"
-"$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
-  --resq-dynamic-bits="bit-set=0,2,3,4,5,6,7,8 block=1" -o "$OUT/model.dynamic.mlir"
-echo "steps per layer (from calibration):" \
-  "$(grep -o 'residual <step = [0-9]*' "$OUT/model.dynamic.mlir" |
-     grep -o '[0-9]*$' | sort -n | uniq -c | awk '{printf "%s x %s, ", $1, $2}')"
+bash "$ROOT/scripts/prepare-model.sh" --model "$MODEL" --clip "$CLIP" \
+  --build "$BUILD" --out "$OUT"
 
 step "4. compile ahead of time (resq-compile)"
 "$BIN/resq-compile" "$OUT/model.dynamic.mlir" -o "$OUT/aot" --name "${MODEL}_resq" \

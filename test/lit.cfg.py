@@ -24,5 +24,5 @@ llvm_config.with_environment(
     "PYTHONPATH", os.path.join(config.test_source_root, "e2e", "lib"), append_path=True)
 
 tool_dirs = [config.resq_tools_dir, config.llvm_tools_dir]
-tools = ["resq-opt", "resq-run", "resq-quantize", "resq-translate", "resq-compile", "mlir-opt", "mlir-translate", "llc", "opt", "not", "count"]
+tools = ["resq-opt", "resq-run", "resq-bench", "resq-quantize", "resq-translate", "resq-compile", "mlir-opt", "mlir-translate", "llc", "opt", "not", "count"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -121,6 +121,21 @@ LayerStats Stream::stats(size_t layer) const {
   return s;
 }
 
+LayerStats Stream::totals() const {
+  LayerStats total;
+  for (size_t l = 0; l < numLayers(); ++l) {
+    LayerStats s = stats(l);
+    total.keyframe |= s.keyframe;
+    total.sceneCut |= s.sceneCut;
+    for (size_t b = 0; b < s.bits.size(); ++b)
+      total.bits[b] += s.bits[b];
+    total.blocks += s.blocks;
+    total.macs += s.macs;
+    total.bops += s.bops;
+  }
+  return total;
+}
+
 npy::Array Stream::reconstructedInput(size_t layer) const {
   const LayerLayout &l = layoutPtr->layers[layer];
   std::vector<int64_t> shape(l.rShape.begin(), l.rShape.end());

@@ -21,6 +21,70 @@ std::optional<Task> resq::video::parseTask(llvm::StringRef name) {
   return std::nullopt;
 }
 
+llvm::Expected<TaskOutputs>
+resq::video::findTaskOutputs(Task task, llvm::ArrayRef<ResultShape> shapes,
+                             llvm::StringRef source, llvm::StringRef results) {
+  TaskOutputs found;
+  auto elements = [](const ResultShape &r) {
+    int64_t n = 1;
+    for (int64_t d : r.shape)
+      n *= d;
+    return n;
+  };
+  if (task == Task::Segmentation) {
+    for (size_t k = 0; k < shapes.size(); ++k) {
+      const std::vector<int64_t> &s = shapes[k].shape;
+      bool nhwc1 = s.size() == 4 && s[0] == 1 && s[3] == 1;
+      bool nhw = s.size() == 3 && s[0] == 1;
+      if (shapes[k].isF32 && (nhwc1 || nhw) && s[1] * s[2] > 1) {
+        found.mask = k;
+        found.maskHeight = int(s[1]);
+        found.maskWidth = int(s[2]);
+        return found;
+      }
+    }
+    return llvm::createStringError(
+        source + ": no segmentation output (f32 of shape 1xHxWx1 or 1xHxW) "
+                 "among " +
+        results);
+  }
+  std::optional<size_t> landmarks, flag;
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    if (!shapes[k].isF32)
+      continue;
+    if (!landmarks && elements(shapes[k]) == kLandmarkValues)
+      landmarks = k;
+    else if (!flag && elements(shapes[k]) == 1)
+      flag = k;
+  }
+  if (!landmarks || !flag)
+    return llvm::createStringError(
+        source + ": pose needs a landmark output (f32 with " +
+        llvm::Twine(kLandmarkValues) +
+        " elements, e.g. 1x195) and a pose flag output (f32 with 1 element) "
+        "among " +
+        results);
+  found.landmarks = *landmarks;
+  found.flag = *flag;
+  return found;
+}
+
+MaskRect resq::video::frameInMask(const Placement &placement, int modelWidth,
+                                  int modelHeight, int maskWidth,
+                                  int maskHeight) {
+  auto scale = [](int v, int mask, int model) {
+    return int((int64_t(v) * mask + model / 2) / model);
+  };
+  MaskRect rect;
+  rect.x = scale(placement.x, maskWidth, modelWidth);
+  rect.y = scale(placement.y, maskHeight, modelHeight);
+  rect.width = scale(placement.x + placement.width, maskWidth, modelWidth) -
+               rect.x;
+  rect.height = scale(placement.y + placement.height, maskHeight, modelHeight) -
+                rect.y;
+  return rect;
+}
+
 void BuildSummary::addCost(const FrameCost &cost) {
   ++frames;
   if (cost.keyframe) {

@@ -77,13 +77,6 @@ struct Build {
   }
 };
 
-/// The outputs the task reads, by index into the step function's results.
-struct TaskOutputs {
-  size_t mask = 0;
-  int maskHeight = 0, maskWidth = 0;
-  size_t landmarks = 0, flag = 0;
-};
-
 std::string describeTypes(const std::vector<TensorSpec> &specs) {
   std::string s;
   for (const TensorSpec &spec : specs)
@@ -91,66 +84,27 @@ std::string describeTypes(const std::vector<TensorSpec> &specs) {
   return s.empty() ? "none" : s;
 }
 
-/// Finds the task's outputs by shape: the importer's result names do not
-/// reach the runtime, and the MediaPipe models' outputs all differ in shape.
 llvm::Expected<TaskOutputs> findTaskOutputs(Task task, const Build &build) {
-  const std::vector<TensorSpec> &specs = build.session->outputs();
-  TaskOutputs found;
-  auto isF32 = [](const TensorSpec &s) {
-    return s.dtype == npy::DType::Float32;
-  };
-  if (task == Task::Segmentation) {
-    for (size_t k = 0; k < specs.size(); ++k) {
-      const std::vector<int64_t> &s = specs[k].shape;
-      bool nhwc1 = s.size() == 4 && s[0] == 1 && s[3] == 1;
-      bool nhw = s.size() == 3 && s[0] == 1;
-      if (isF32(specs[k]) && (nhwc1 || nhw) && s[1] * s[2] > 1) {
-        found.mask = k;
-        found.maskHeight = int(s[1]);
-        found.maskWidth = int(s[2]);
-        return found;
-      }
-    }
-    return llvm::createStringError(
-        build.spec.path +
-        ": no segmentation output (f32 of shape 1xHxWx1 or "
-        "1xHxW) among the results of @" +
-        build.session->entry() + ": " + describeTypes(specs));
-  }
-  std::optional<size_t> landmarks, flag;
-  for (size_t k = 0; k < specs.size(); ++k) {
-    if (!isF32(specs[k]))
-      continue;
-    if (!landmarks && specs[k].numElements() == kLandmarkValues)
-      landmarks = k;
-    else if (!flag && specs[k].numElements() == 1)
-      flag = k;
-  }
-  if (!landmarks || !flag)
-    return llvm::createStringError(
-        build.spec.path + ": pose needs a landmark output (f32 with " +
-        llvm::Twine(kLandmarkValues) +
-        " elements, e.g. 1x195) and a pose flag output (f32 with 1 element) "
-        "among the results of @" +
-        build.session->entry() + ": " + describeTypes(specs));
-  found.landmarks = *landmarks;
-  found.flag = *flag;
-  return found;
+  std::vector<ResultShape> shapes;
+  for (const TensorSpec &spec : build.session->outputs())
+    shapes.push_back({spec.shape, spec.dtype == npy::DType::Float32});
+  return video::findTaskOutputs(
+      task, shapes, build.spec.path,
+      ("the results of @" + build.session->entry() + ": " +
+       describeTypes(build.session->outputs()))
+          .str());
 }
 
 /// What a ResQ stream's last frame cost, over all its layers.
 FrameCost costOf(const Stream &stream) {
+  LayerStats total = stream.totals();
   FrameCost c;
   c.keyframe = stream.lastFrameWasKeyframe();
-  for (size_t l = 0; l < stream.numLayers(); ++l) {
-    LayerStats s = stream.stats(l);
-    c.sceneCut |= s.sceneCut;
-    for (size_t b = 0; b < s.bits.size(); ++b)
-      c.bits[b] += s.bits[b];
-    c.blocks += s.blocks;
-    c.macs += s.macs;
-    c.bops += s.bops;
-  }
+  c.sceneCut = total.sceneCut;
+  c.bits = total.bits;
+  c.blocks = total.blocks;
+  c.macs = total.macs;
+  c.bops = total.bops;
   return c;
 }
 
@@ -409,20 +363,10 @@ int resq::runVideoMode(const VideoModeOptions &options) {
                     build.error);
 
     // Accuracy against the float build, on the frame's pixels only.
-    MaskRect frameInMask;
-    if (task == Task::Segmentation) {
-      auto scale = [](int v, int mask, int model) {
-        return int((int64_t(v) * mask + model / 2) / model);
-      };
-      frameInMask.x = scale(placement.x, io.maskWidth, modelWidth);
-      frameInMask.y = scale(placement.y, io.maskHeight, modelHeight);
-      frameInMask.width =
-          scale(placement.x + placement.width, io.maskWidth, modelWidth) -
-          frameInMask.x;
-      frameInMask.height =
-          scale(placement.y + placement.height, io.maskHeight, modelHeight) -
-          frameInMask.y;
-    }
+    MaskRect maskRect;
+    if (task == Task::Segmentation)
+      maskRect = frameInMask(placement, modelWidth, modelHeight, io.maskWidth,
+                             io.maskHeight);
     std::vector<FrameAccuracy> accuracy(builds.size());
     double referenceFlag = 0;
     if (task == Task::Pose)
@@ -434,7 +378,7 @@ int resq::runVideoMode(const VideoModeOptions &options) {
       if (task == Task::Segmentation) {
         a.overlap =
             maskOverlap(reference.output(io.mask), build.output(io.mask),
-                        io.maskWidth, frameInMask);
+                        io.maskWidth, maskRect);
         build.summary.iou.add(a.overlap);
       } else {
         a.flag =

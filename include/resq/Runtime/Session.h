@@ -145,6 +145,9 @@ public:
   size_t numLayers() const { return layoutPtr->layers.size(); }
   /// Statistics of the last frame of layer `layer` (index into the layout).
   LayerStats stats(size_t layer) const;
+  /// The last frame's statistics summed over every layer (keyframe and
+  /// scene cut: any layer's).
+  LayerStats totals() const;
   /// R of a layer with only its real input channels: int16 of shape
   /// rShape[:-1] + [inChannels].
   npy::Array reconstructedInput(size_t layer) const;

@@ -11,6 +11,7 @@
 #define RESQ_VIDEO_REPORT_H
 
 #include "resq/Video/Metrics.h"
+#include "resq/Video/Preprocess.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
@@ -27,6 +28,34 @@ namespace video {
 enum class Task { Segmentation, Pose };
 llvm::StringRef taskName(Task task);
 std::optional<Task> parseTask(llvm::StringRef name);
+
+/// One result of a step function, as the task sees it.
+struct ResultShape {
+  std::vector<int64_t> shape;
+  bool isF32 = true;
+};
+
+/// The outputs a task reads, by index into the step function's results.
+struct TaskOutputs {
+  size_t mask = 0;
+  int maskHeight = 0, maskWidth = 0;
+  size_t landmarks = 0, flag = 0;
+};
+
+/// Finds the task's outputs by shape (the MediaPipe models' outputs all
+/// differ in shape): segmentation, the first f32 1xHxWx1 or 1xHxW result;
+/// pose, the f32 result of 195 elements (landmarks) and the first of 1
+/// (the pose flag). The error names `source` and ends with `results` (a
+/// description of the results).
+llvm::Expected<TaskOutputs> findTaskOutputs(Task task,
+                                            llvm::ArrayRef<ResultShape> shapes,
+                                            llvm::StringRef source,
+                                            llvm::StringRef results);
+
+/// The part of a maskWidth x maskHeight mask that the video frame covers,
+/// from where the frame was placed in the model's input.
+MaskRect frameInMask(const Placement &placement, int modelWidth,
+                     int modelHeight, int maskWidth, int maskHeight);
 
 /// What one frame of a ResQ stream cost, summed over its residualized layers
 /// (the runtime's per-layer statistics).

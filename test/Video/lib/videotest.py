@@ -88,6 +88,18 @@ def table_rows(text):
     return rows
 
 
+def bench_rows(text):
+    """The rows of resq-bench's table in `text`: (configuration, threads) ->
+    the cells after them. The header row is under ('configuration',
+    'threads')."""
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and not line.startswith("|---") and len(cells) > 6:
+            rows[(cells[0], cells[1])] = cells[2:]
+    return rows
+
+
 def summary_lines(text):
     """The lines of the summary table (header, rule, rows) in `text`."""
     return [l for l in text.splitlines() if l.startswith("| ") or l.startswith("|---")]

@@ -1,0 +1,287 @@
+//===- Kernels.cpp - generated kernels against the measured VNNI peak -----===//
+//
+// Every distinct linear layer of an int8 model (kind, shapes, stride, pad)
+// becomes a module of its own, is residualized with a keyframe every frame
+// and JIT-compiled: its step is the generated dense int8 kernel (plus the
+// stream state it keeps for the residual frames). Its MACs per second are
+// compared with the peak of the CPU's VNNI instruction, measured here with a
+// loop of independent vpdpbusd.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Modes.h"
+
+#include "resq/InitResQ.h"
+#include "resq/Runtime/Session.h"
+#include "resq/Video/Metrics.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/Dialect/Tosa/Utils/ConversionUtils.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <map>
+#include <immintrin.h>
+#include <random>
+
+using namespace mlir;
+using namespace resq;
+
+namespace {
+
+/// GMAC/s of back-to-back vpdpbusd on 12 independent accumulators (64 int8
+/// MACs each), one thread; 0 without AVX-512 VNNI.
+__attribute__((target("avx512f,avx512vnni"))) double measureVnni() {
+  __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(5);
+  __m512i acc[12];
+  for (__m512i &x : acc)
+    x = _mm512_setzero_si512();
+  const int64_t iterations = 20'000'000;
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < iterations; ++i) {
+    for (__m512i &x : acc) {
+      x = _mm512_dpbusd_epi32(x, a, b);
+      // Keeps the accumulators in registers and the loop from folding.
+      asm volatile("" : "+v"(x));
+    }
+  }
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  int64_t sum = 0;
+  for (__m512i &x : acc)
+    sum += _mm512_reduce_add_epi32(x);
+  asm volatile("" : : "r"(sum));
+  return double(iterations) * 12 * 64 / seconds / 1e9;
+}
+
+double vnniPeak() {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512vnni"))
+    return 0;
+  // The best of three: the first run also warms the core's clock up.
+  double best = 0;
+  for (int i = 0; i < 3; ++i)
+    best = std::max(best, measureVnni());
+  return best;
+}
+
+/// The shape as AxBxC, without the batch dimension unless `full`.
+std::string shapeText(Type type, bool full = false) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  auto shaped = cast<ShapedType>(type);
+  llvm::interleave(full ? shaped.getShape() : shaped.getShape().drop_front(),
+                   os, "x");
+  return s;
+}
+
+} // namespace
+
+int bench::runKernelBenchmark(llvm::StringRef path, llvm::StringRef reportDir,
+                              int64_t repeats) {
+  auto fail = [](const llvm::Twine &message) {
+    llvm::WithColor::error(llvm::errs(), "resq-bench") << message << "\n";
+    return 1;
+  };
+  DialectRegistry registry;
+  resq::registerAllDialects(registry);
+  resq::registerAllPasses();
+  MLIRContext context(registry);
+  llvm::SourceMgr sourceMgr;
+  auto module = parseSourceFile<ModuleOp>(path, sourceMgr, &context);
+  if (!module)
+    return fail(path + ": cannot parse");
+
+  // Distinct layers, by everything that shapes the kernel.
+  struct Layer {
+    Operation *op;
+    int count = 0;
+  };
+  // In the model's order; std::map only for the lookup by key.
+  std::vector<std::pair<std::string, Layer>> layers;
+  std::map<std::string, size_t> index;
+  module->walk([&](Operation *op) {
+    if (!isa<tosa::Conv2DOp, tosa::DepthwiseConv2DOp,
+             tosa::TransposeConv2DOp>(op))
+      return;
+    auto in = cast<ShapedType>(op->getOperand(0).getType());
+    if (!in.getElementType().isInteger(8))
+      return;
+    std::string key;
+    llvm::raw_string_ostream os(key);
+    os << op->getName() << " " << in << " " << op->getOperand(1).getType()
+       << " " << op->getResult(0).getType();
+    for (NamedAttribute attr : op->getAttrs())
+      if (attr.getName() != "resq.step")
+        os << " " << attr.getName() << "=" << attr.getValue();
+    auto [it, inserted] = index.try_emplace(key, layers.size());
+    if (inserted)
+      layers.push_back({key, Layer{op, 0}});
+    ++layers[it->second].second.count;
+  });
+  if (layers.empty())
+    return fail(path + ": no int8 convolution");
+
+  const double peak = vnniPeak();
+  std::string table;
+  llvm::raw_string_ostream os(table);
+  if (peak > 0)
+    os << llvm::format("VNNI peak (vpdpbusd, 12 accumulators, 1 thread): "
+                       "%.1f GMAC/s\n\n",
+                       peak);
+  else
+    os << "No AVX-512 VNNI on this CPU: no peak to compare with.\n\n";
+  os << "| layer kind | input HxWxC | weights (TOSA layout) | output HxWxC | stride | "
+        "layers | MMAC | ms median | GMAC/s | % of peak |\n"
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|\n";
+  llvm::outs() << table;
+  llvm::outs().flush();
+  size_t printed = table.size();
+
+  std::mt19937 rng(1);
+  double pointwiseMacs = 0, pointwiseSeconds = 0;
+  for (auto &[key, layer] : layers) {
+    Operation *op = layer.op;
+    // A module with this layer alone, its constants cloned along.
+    OpBuilder builder(&context);
+    auto single = ModuleOp::create(builder.getUnknownLoc());
+    builder.setInsertionPointToEnd(single.getBody());
+    Value input = op->getOperand(0);
+    // The step returns one pixel of the accumulators: returning them all
+    // would time a copy of the output, not the kernel (which writes them
+    // into the stream state).
+    auto accType = cast<RankedTensorType>(op->getResult(0).getType());
+    auto pixelType = RankedTensorType::get(
+        {1, 1, 1, accType.getDimSize(3)}, accType.getElementType());
+    auto funcType = builder.getFunctionType({input.getType()}, {pixelType});
+    auto func = func::FuncOp::create(builder, op->getLoc(), "main", funcType);
+    Block *body = func.addEntryBlock();
+    builder.setInsertionPointToStart(body);
+    IRMapping mapping;
+    mapping.map(input, body->getArgument(0));
+    bool constants = true;
+    for (Value operand : op->getOperands().drop_front()) {
+      Operation *def = operand.getDefiningOp();
+      if (!def || !isa<tosa::ConstOp>(def)) {
+        constants = false;
+        break;
+      }
+      builder.clone(*def, mapping);
+    }
+    if (!constants)
+      continue;
+    Operation *clone = builder.clone(*op, mapping);
+    ImplicitLocOpBuilder b(op->getLoc(), builder);
+    Value pixel = tosa::SliceOp::create(
+        b, pixelType, clone->getResult(0),
+        tosa::getTosaConstShape(b, {0, 0, 0, 0}),
+        tosa::getTosaConstShape(b, pixelType.getShape()));
+    func::ReturnOp::create(builder, op->getLoc(), pixel);
+
+    PassManager pm(&context);
+    if (failed(parsePassPipeline(
+            "resq-residualize{keyframe-interval=1}", pm)) ||
+        failed(pm.run(single)))
+      return fail("cannot residualize " + key);
+    std::string source;
+    llvm::raw_string_ostream src(source);
+    single.print(src);
+    single->erase();
+
+    auto session = runtime::Session::createFromSource(source, key);
+    if (!session)
+      return fail(llvm::toString(session.takeError()));
+    if (!(*session)->isStateful())
+      return fail("the layer was not residualized: " + key);
+    const auto &inSpec = (*session)->inputs()[0];
+    runtime::AlignedBuffer in(inSpec.byteSize());
+    for (size_t i = 0; i < in.size(); ++i)
+      in.data()[i] = uint8_t(rng());
+    std::vector<runtime::AlignedBuffer> outs;
+    std::vector<void *> outPtrs;
+    for (const auto &spec : (*session)->outputs()) {
+      outs.emplace_back(spec.byteSize());
+      outPtrs.push_back(outs.back().data());
+    }
+    const void *inPtrs[] = {in.data()};
+    runtime::Stream stream = (*session)->createStream();
+    std::vector<double> ms;
+    // MACs of the dense layer, from its shapes.
+    auto weight = cast<ShapedType>(op->getOperand(1).getType());
+    auto inType = cast<ShapedType>(input.getType());
+    auto outType = cast<ShapedType>(op->getResult(0).getType());
+    int64_t macs = 0;
+    if (isa<tosa::Conv2DOp>(op))
+      macs = outType.getNumElements() * weight.getDimSize(1) *
+             weight.getDimSize(2) * weight.getDimSize(3);
+    else if (isa<tosa::DepthwiseConv2DOp>(op))
+      macs = outType.getNumElements() * weight.getDimSize(0) *
+             weight.getDimSize(1);
+    else
+      macs = inType.getNumElements() * weight.getDimSize(0) *
+             weight.getDimSize(1) * weight.getDimSize(2);
+    for (int64_t r = 0; r < repeats + 3; ++r) {
+      auto start = std::chrono::steady_clock::now();
+      if (llvm::Error e = (*session)->step(stream, inPtrs, outPtrs))
+        return fail(llvm::toString(std::move(e)));
+      double t = std::chrono::duration<double, std::milli>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+      if (r >= 3)
+        ms.push_back(t);
+    }
+    double median = video::percentile(ms, 50);
+    double gmacs = double(macs) / (median * 1e-3) / 1e9;
+    bool pointwise = isa<tosa::Conv2DOp>(op) && weight.getDimSize(1) == 1 &&
+                     weight.getDimSize(2) == 1;
+    if (pointwise) {
+      pointwiseMacs += double(macs) * layer.count;
+      pointwiseSeconds += median * 1e-3 * layer.count;
+    }
+    llvm::ArrayRef<int64_t> stride;
+    if (auto conv = dyn_cast<tosa::Conv2DOp>(op))
+      stride = conv.getStride();
+    else if (auto dw = dyn_cast<tosa::DepthwiseConv2DOp>(op))
+      stride = dw.getStride();
+    else if (auto tc = dyn_cast<tosa::TransposeConv2DOp>(op))
+      stride = tc.getStride();
+    os << "| " << op->getName().stripDialect() << (pointwise ? " 1x1" : "")
+       << " | " << shapeText(input.getType()) << " | " << shapeText(weight, /*full=*/true)
+       << " | " << shapeText(op->getResult(0).getType()) << " | "
+       << (stride.empty() ? 1 : stride[0]) << " | " << layer.count << " | "
+       << fixed(double(macs) / 1e6, 2) << " | " << fixed(median, 3) << " | "
+       << fixed(gmacs, 1) << " | "
+       << (peak > 0 ? fixed(100 * gmacs / peak, 1) + "%" : "-") << " |\n";
+    llvm::outs() << llvm::StringRef(table).drop_front(printed);
+    llvm::outs().flush();
+    printed = table.size();
+  }
+  if (pointwiseSeconds > 0) {
+    double gmacs = pointwiseMacs / pointwiseSeconds / 1e9;
+    os << "\nDense 1x1 convolutions, all layers of the model (MAC-weighted): "
+       << fixed(gmacs, 1) << " GMAC/s"
+       << (peak > 0 ? ", " + fixed(100 * gmacs / peak, 1) + "% of the peak"
+                    : "")
+       << ".\n";
+  }
+  os << "\nEach row: one layer alone, residualized with a keyframe every "
+        "frame (the standard int8 kernel, writing the stream state the "
+        "residual frames need), median of "
+     << repeats << " steps after 3 warm-up steps, random int8 input.\n";
+  llvm::outs() << llvm::StringRef(table).drop_front(printed);
+  if (!reportDir.empty() && !writeReport(reportDir, "kernels.md", table))
+    return 1;
+  return 0;
+}

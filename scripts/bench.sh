@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The speed benchmark: resq against XNNPACK on the same frames of vtest.avi.
+#
+#   scripts/bench.sh [--model selfie|pose|both] [--frames N] [--build DIR]
+#
+# Installs and builds what is missing, fetches the data, prepares each model
+# as the main job does (import, calibration on vtest.avi, residualization;
+# scripts/prepare-model.sh, reused when already done), then runs resq-bench:
+# XNNPACK fp32 and int8 on 1 and 2 threads, resq's float build, standard
+# int8 (a keyframe every frame), ResQ static and ResQ dynamic, all frames
+# (default) after 10 warm-up frames. Tables and plots go to
+# out/bench/MODEL/ (results.md, results.json, plot.svg).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MODELS=(selfie pose) FRAMES=0 BUILD="$ROOT/build"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --model) case "$2" in both) MODELS=(selfie pose) ;; *) MODELS=("$2") ;; esac; shift 2 ;;
+    --frames) FRAMES="$2"; shift 2 ;;
+    --build) BUILD="$2"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+bash "$ROOT/scripts/setup.sh" "$BUILD"
+bash "$ROOT/scripts/fetch-data.sh" "$ROOT/data" > /dev/null
+for MODEL in "${MODELS[@]}"; do
+  case "$MODEL" in
+    selfie) TASK=segmentation ;;
+    pose) TASK=pose ;;
+    *) echo "bench: --model is selfie, pose or both" >&2; exit 2 ;;
+  esac
+  OUT="$ROOT/out/$MODEL-vtest"
+  bash "$ROOT/scripts/prepare-model.sh" --model "$MODEL" --clip vtest \
+    --build "$BUILD" --out "$OUT"
+  echo
+  echo "== benchmark: $MODEL on vtest.avi"
+  "$BUILD/bin/resq-bench" --video "$ROOT/data/vtest.avi" --task "$TASK" \
+    --frames "$FRAMES" --float "$OUT/model.mlir" \
+    --resq int8="$OUT/model.keyframes.mlir" \
+    --resq static="$OUT/model.static.mlir" \
+    --resq dynamic="$OUT/model.dynamic.mlir" \
+    --report "$ROOT/out/bench/$MODEL"
+done

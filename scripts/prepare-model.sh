@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Steps 1-3 of the main job for one model and clip, shared by demo.sh and
+# bench.sh: import the TFLite model, calibrate standard int8 and the
+# residual steps on frames of the clip, residualize. Writes into OUT:
+#   model.mlir            float TOSA (resq-translate)
+#   model.int8.mlir       standard int8 TOSA with calibrated steps
+#   model.keyframes.mlir  the int8 graph as a ResQ step with a keyframe every
+#                         frame: standard int8 through resq's kernels
+#   model.static.mlir     ResQ static (8 bits)
+#   model.dynamic.mlir    ResQ dynamic (bits 0,2..8 per pixel)
+#
+#   scripts/prepare-model.sh --model selfie|pose --clip vtest|webcam
+#                            --build DIR --out DIR
+# Expects the build and data/ to exist (setup.sh, fetch-data.sh).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MODEL=selfie CLIP=vtest BUILD="$ROOT/build" OUT=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --model) MODEL="$2"; shift 2 ;;
+    --clip) CLIP="$2"; shift 2 ;;
+    --build) BUILD="$2"; shift 2 ;;
+    --out) OUT="$2"; shift 2 ;;
+    *) echo "prepare-model: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
+case "$MODEL" in
+  selfie) TFLITE=selfie_segmentation.tflite ;;
+  pose) TFLITE=pose_landmark_lite.tflite ;;
+  *) echo "prepare-model: --model is selfie or pose" >&2; exit 2 ;;
+esac
+case "$CLIP" in
+  vtest) VIDEO=vtest.avi ;;
+  webcam) VIDEO=movie.avi ;;
+  *) echo "prepare-model: --clip is vtest or webcam" >&2; exit 2 ;;
+esac
+DATA="$ROOT/data"
+OUT="${OUT:-$ROOT/out/$MODEL-$CLIP}"
+mkdir -p "$OUT"
+BIN="$BUILD/bin"
+step() { echo; echo "== $*"; }
+
+step "1. import $TFLITE"
+"$BIN/resq-translate" --import-tflite "$DATA/$TFLITE" -o "$OUT/model.mlir"
+
+# Calibration frames come from the clip itself: the webcam clip whole (68
+# consecutive frames); vtest.avi every 16th frame across its length. Ranges
+# from the webcam clip do not carry to vtest (int8 IoU 0.16). With the
+# first 64 consecutive vtest frames instead, the residual steps come out
+# coarser (3.85 bits/MAC) but ResQ then loses 0.072 pooled IoU against
+# int8 on vtest, more than the 0.02 allowed; the strided frames calibrate
+# steps of 1 (4.41 bits/MAC, -0.019).
+if [[ "$CLIP" == webcam ]]; then CAL=(--frames 68); else CAL=(--frames 48 --stride 16); fi
+# Then ten single-layer step increases, costliest layers first.
+CAL+=(--refine-steps 10)
+step "2. calibrate int8 and residual steps on $VIDEO (${CAL[*]})"
+# Calibration depends only on the model and clip: a second run reuses it.
+if [[ ! -s "$OUT/model.int8.mlir" || "$OUT/model.mlir" -nt "$OUT/model.int8.mlir" ]]; then
+  "$BIN/resq-quantize" "$OUT/model.mlir" --calibrate "$DATA/$VIDEO" \
+    "${CAL[@]}" -o "$OUT/model.int8.mlir" 2>&1 | tee "$OUT/calibration.txt" |
+    grep -v "^  ranges\|^  histograms"
+else
+  echo "(reusing $OUT/model.int8.mlir; delete it to calibrate again)"
+fi
+
+step "3. residualize: ResQ static (8 bits) and ResQ dynamic (bits 0,2..8 per pixel)"
+"$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="keyframe-interval=1" \
+  -o "$OUT/model.keyframes.mlir"
+"$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
+  -o "$OUT/model.static.mlir"
+"$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
+  --resq-dynamic-bits="bit-set=0,2,3,4,5,6,7,8 block=1" -o "$OUT/model.dynamic.mlir"
+echo "steps per layer (from calibration):" \
+  "$(grep -o 'residual <step = [0-9]*' "$OUT/model.dynamic.mlir" |
+     grep -o '[0-9]*$' | sort -n | uniq -c | awk '{printf "%s x %s, ", $1, $2}')"
+
