@@ -24,7 +24,7 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
       // activations): less memory traffic, and LLVM's loop passes scale
       // badly with the number of loop nests in one function (IndVarSimplify
       // took 30 s on the int8 selfie model without this, 3 s with it).
-      "  linalg-fuse-elementwise-ops),"
+      "  linalg-fuse-elementwise-ops, resq-optimize-glue),"
       "one-shot-bufferize{bufferize-function-boundaries"
       "  function-boundary-type-conversion=identity-layout-map},"
       "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},"

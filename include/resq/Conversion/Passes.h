@@ -8,7 +8,10 @@
 namespace mlir {
 namespace arith { class ArithDialect; }
 namespace bufferization { class BufferizationDialect; }
-namespace func { class FuncDialect; }
+namespace func { class FuncDialect; class FuncOp; }
+namespace linalg { class LinalgDialect; }
+namespace math { class MathDialect; }
+namespace tensor { class TensorDialect; }
 namespace LLVM { class LLVMDialect; }
 namespace memref { class MemRefDialect; }
 namespace scf { class SCFDialect; }

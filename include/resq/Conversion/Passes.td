@@ -55,4 +55,25 @@ def ResQLowerIntrinsics : Pass<"resq-lower-intrinsics", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
+  let summary = "Faster loops for the float glue upstream's TOSA lowering "
+                "leaves between linear layers";
+  let description = [{
+    Runs on linalg on tensors, after `tosa-to-linalg`:
+    - a `linalg.pooling_nhwc_sum` whose window is its whole input (global
+      average pooling) becomes a `linalg.generic` that sums over rows and
+      columns with the channel innermost: the loops LLVM vectorizes, instead
+      of one serial sum per channel striding through memory. Each channel
+      is summed in the same order, so the results are identical.
+    - `math.exp` on f32 becomes upstream's polynomial approximation (no
+      libm call per element, so the loop around it vectorizes); it is the
+      sigmoid's cost. The result is within a few ulp of libm's `expf`.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // RESQ_CONVERSION_PASSES_TD

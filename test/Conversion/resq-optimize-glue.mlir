@@ -1,0 +1,38 @@
+// RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,resq-optimize-glue))" | FileCheck %s
+// RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,resq-optimize-glue))" | FileCheck %s --check-prefix=EXP
+
+// Global average pooling: the whole-input sum becomes a generic over
+// (n, h, w, c) with the channel innermost, into the 1xC view of the output.
+// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+// CHECK-LABEL: func.func @global_pool
+// CHECK-NOT: linalg.pooling_nhwc_sum
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2, 3]] : tensor<1x1x1x24xf32> into tensor<1x24xf32>
+// CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[IN]], #[[OUT]]], iterator_types = ["parallel", "reduction", "reduction", "parallel"]} ins(%arg0 : tensor<1x16x12x24xf32>) outs(%[[FLAT]] : tensor<1x24xf32>)
+// CHECK: arith.addf
+// CHECK: tensor.expand_shape %[[SUM]] {{\[\[}}0], [1, 2, 3]] output_shape [1, 1, 1, 24]
+// CHECK: arith.divf
+func.func @global_pool(%x: tensor<1x16x12x24xf32>) -> tensor<1x1x1x24xf32> {
+  %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %r = tosa.avg_pool2d %x, %zp, %zp {acc_type = f32, kernel = array<i64: 16, 12>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 16, 12>} : (tensor<1x16x12x24xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x1x1x24xf32>
+  return %r : tensor<1x1x1x24xf32>
+}
+
+// A window smaller than the input is left to upstream's pooling.
+// CHECK-LABEL: func.func @local_pool
+// CHECK: linalg.pooling_nhwc_sum
+func.func @local_pool(%x: tensor<1x16x12x24xf32>) -> tensor<1x8x6x24xf32> {
+  %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %r = tosa.avg_pool2d %x, %zp, %zp {acc_type = f32, kernel = array<i64: 2, 2>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 2, 2>} : (tensor<1x16x12x24xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x8x6x24xf32>
+  return %r : tensor<1x8x6x24xf32>
+}
+
+// The sigmoid's exp becomes arithmetic (no libm call).
+// EXP-LABEL: func.func @sigmoid
+// EXP-NOT: math.exp
+// EXP: math.fma
+// EXP: linalg.yield
+func.func @sigmoid(%x: tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32> {
+  %r = tosa.sigmoid %x : (tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
+  return %r : tensor<1x4x4x8xf32>
+}
