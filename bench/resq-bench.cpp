@@ -84,6 +84,11 @@ static cl::list<std::string>
 static cl::opt<std::string>
     threadList("xnn-threads", cl::desc("Thread counts to measure XNNPACK on"),
                cl::init("1,2"));
+static cl::opt<std::string> resqThreadList(
+    "resq-threads",
+    cl::desc("Thread counts to measure the resq builds on (1: sequential "
+             "code; more: OpenMP threads share the rows of every loop nest)"),
+    cl::init("1,2"));
 static cl::opt<int64_t> maxFrames("frames",
                                   cl::desc("Frames to play (0: all)"),
                                   cl::init(0));
@@ -293,7 +298,7 @@ int main(int argc, char **argv) {
       "float TOSA model; int8 uses per-channel weights and activation ranges\n"
       "observed on --calibration-frames frames), the float build (the\n"
       "accuracy reference, resq's JIT through upstream's lowering) and every\n"
-      "--resq build on one thread. Each configuration runs --warmup frames\n"
+      "--resq build on each --resq-threads count. Each configuration runs --warmup frames\n"
       "untimed, then every frame timed (a resq build on a fresh stream, so\n"
       "its keyframes count). Prints median / p90 ms per frame, the ratio to\n"
       "XNNPACK fp32 on one thread, accuracy against the float build (pooled\n"
@@ -330,15 +335,24 @@ int main(int argc, char **argv) {
   auto task = parseTask(taskOption);
   if (!task)
     return fail("--task must be segmentation or pose, not '" + taskOption + "'");
-  std::vector<unsigned> threads;
-  llvm::SmallVector<llvm::StringRef> threadItems;
-  llvm::StringRef(threadList).split(threadItems, ',');
-  for (llvm::StringRef t : threadItems) {
-    unsigned n = 0;
-    if (t.trim().getAsInteger(10, n) || n == 0 || n > 64)
-      return fail("--xnn-threads: '" + t + "' is not a thread count");
-    threads.push_back(n);
-  }
+  auto parseThreads = [](llvm::StringRef option, llvm::StringRef list,
+                         std::vector<unsigned> &out) {
+    llvm::SmallVector<llvm::StringRef> items;
+    list.split(items, ',');
+    for (llvm::StringRef t : items) {
+      unsigned n = 0;
+      if (t.trim().getAsInteger(10, n) || n == 0 || n > 64) {
+        fail("--" + option + ": '" + t + "' is not a thread count");
+        return false;
+      }
+      out.push_back(n);
+    }
+    return true;
+  };
+  std::vector<unsigned> threads, resqThreads;
+  if (!parseThreads("xnn-threads", threadList, threads) ||
+      !parseThreads("resq-threads", resqThreadList, resqThreads))
+    return 1;
   std::vector<std::pair<std::string, std::string>> resqSpecs;
   for (const std::string &spec : resqBuilds) {
     auto [name, path] = llvm::StringRef(spec).split('=');
@@ -558,16 +572,19 @@ int main(int argc, char **argv) {
     }
   }
 
-  // resq's builds (the generated code is single-threaded).
+  // resq's builds, sequential and parallel.
   for (auto &[name, path] : resqSpecs) {
-    auto session = Session::create(path);
+   for (unsigned t : resqThreads) {
+    runtime::SessionOptions sessionOptions;
+    sessionOptions.threads = t;
+    auto session = Session::create(path, sessionOptions);
     if (!session)
       return fail(session.takeError());
     if ((*session)->inputs().size() != 1 ||
         (*session)->inputs()[0].shape != inputs[0].shape ||
         (*session)->outputs().size() != outSpecs.size())
       return fail(path + ": takes or returns other tensors than " + floatPath);
-    Row row("resq " + name, "resq", 1);
+    Row row("resq " + name, "resq", t);
     std::vector<AlignedBuffer> buffers;
     std::vector<float *> ptrs;
     makeOutputs(buffers, ptrs);
@@ -612,6 +629,7 @@ int main(int argc, char **argv) {
                fixed(double(stateBytes) / (1 << 20), 1) + " MiB";
     progress(row);
     rows.push_back(std::move(row));
+   }
   }
 
   // The table.
@@ -646,8 +664,8 @@ int main(int argc, char **argv) {
       os << "- " << r.name << " (" << r.threads << "t): " << r.note << "\n";
   os << "- " << numFrames << " frames of " << llvm::sys::path::filename(videoPath)
      << " at " << width << "x" << height << ", " << warmupFrames
-     << " warm-up frames per configuration; resq's generated code runs on one "
-        "thread.\n";
+     << " warm-up frames per configuration; resq on 1 thread is sequential "
+        "code, on more the OpenMP build of the same model.\n";
   llvm::outs() << "\n" << table;
   if (auto noise = noiseReference(videoPath, *task))
     llvm::outs() << "\n" << *noise;

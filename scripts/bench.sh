@@ -6,9 +6,9 @@
 # Installs and builds what is missing, fetches the data, prepares each model
 # as the main job does (import, calibration on vtest.avi, residualization;
 # scripts/prepare-model.sh, reused when already done), then runs resq-bench:
-# XNNPACK fp32 and int8 on 1 and 2 threads, resq's float build, standard
-# int8 (a keyframe every frame), ResQ static and ResQ dynamic, all frames
-# (default) after 10 warm-up frames. Tables and plots go to
+# XNNPACK fp32 and int8, resq's standard int8 (a keyframe every frame), ResQ
+# static and ResQ dynamic, each on 1 and 2 threads, and resq's float build
+# (the accuracy reference); all frames (default) after 10 warm-up frames. Tables and plots go to
 # out/bench/MODEL/ (results.md, results.json, plot.svg).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

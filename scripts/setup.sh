@@ -10,7 +10,7 @@ PACKAGES=(
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libgtest-dev python3 python3-numpy pkg-config
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libpng-dev
-  libclang-rt-22-dev libxnnpack-dev libpthreadpool-dev
+  libclang-rt-22-dev libxnnpack-dev libpthreadpool-dev libomp-22-dev
 )
 # npm fetches the real models; a machine with Node.js from elsewhere already
 # has it, and Debian's npm would replace that Node.js.

@@ -172,6 +172,28 @@ public:
     });
   }
 
+  /// A loop over rows: scf.parallel (marked for resq-outer-parallel-loops,
+  /// threads share the rows) when `parallel`, else scf.for. The body must
+  /// not write what another row reads or writes.
+  void rows(int64_t lb, int64_t ub, bool parallel,
+            function_ref<void(Value)> body) {
+    if (!parallel || ub - lb < 2)
+      return loop(lb, ub, body);
+    auto par = scf::ParallelOp::create(b, ValueRange{idx(lb)},
+                                       ValueRange{idx(ub)}, ValueRange{idx(1)});
+    par->setAttr(resq::kParallelRowsAttr, b.getUnitAttr());
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(par.getBody()->getTerminator());
+    body(par.getInductionVars()[0]);
+  }
+  /// memref[slot] += delta, atomically when rows run in parallel.
+  void addToSlot(Value memref, int64_t slot, Value delta, bool atomic) {
+    if (!atomic)
+      return addToSlot(memref, slot, delta);
+    memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, delta, memref,
+                                ValueRange{idx(slot)});
+  }
+
   void ifThen(Value cond, function_ref<void()> then) {
     auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard guard(b);
@@ -207,10 +229,11 @@ public:
 class LayerLowering {
 public:
   LayerLowering(ImplicitLocOpBuilder &b, Operation *op, Value stream,
-                const LayerState &state, bool vnni, ModuleOp module,
-                SymbolTable &symbols)
+                const LayerState &state, bool vnni, bool parallel,
+                ModuleOp module, SymbolTable &symbols)
       : b(b), e(b), op(op), stream(stream), st(state), vnni(vnni),
-        module(module), symbols(symbols), g(getLinearGeometry(op)),
+        parallel(parallel), module(module), symbols(symbols),
+        g(getLinearGeometry(op)),
         residual(getResidual(op)) {}
 
   LogicalResult lower();
@@ -240,7 +263,10 @@ private:
   void emitKeyframeState();
   void emitQuantizeBlock(Value n, Value by, Value bx);
   void emitLinear(bool keyframe);
-  void emitOutputPixel(bool keyframe, Value n, Value oy, Value ox);
+  /// Writes A at one output pixel; on a residual frame returns its MACs and
+  /// BOPs (0 when none of its taps changed, and then A is not touched).
+  SmallVector<Value> emitOutputPixel(bool keyframe, Value n, Value oy,
+                                     Value ox);
   Value emitTapLoop(bool keyframe, Value n, Value oy, Value ox,
                     function_ref<Value(Value, Value, Value, Value)> tapBody);
   Value emitDenseTaps(bool keyframe, Value n, Value oy, Value ox,
@@ -262,6 +288,8 @@ private:
   Value stream;
   const LayerState &st;
   bool vnni;
+  /// Rows of the kernels run as scf.parallel.
+  bool parallel;
   ModuleOp module;
   SymbolTable &symbols;
   LinearGeometry g;
@@ -571,7 +599,7 @@ void LayerLowering::emitQuantizeBlock(Value n, Value by, Value bx) {
 /// Keyframe: R <- X, and the codes the linear op reads are X itself.
 void LayerLowering::emitKeyframeState() {
   e.loop(0, g.n, [&](Value n) {
-    e.loop(0, g.ih, [&](Value y) {
+    e.rows(0, g.ih, parallel, [&](Value y) {
       e.loop(0, g.iw, [&](Value x) {
         e.loop(0, st.channels / kLanes, [&](Value cb) {
           Value c0 = e.mul(cb, e.idx(kLanes));
@@ -722,8 +750,8 @@ Value LayerLowering::emitDepthwiseTaps(bool keyframe, Value n, Value oy,
 
 /// One output pixel: keyframe A = acc + B; residual frame A += s * acc,
 /// and only when some tap read a changed block.
-void LayerLowering::emitOutputPixel(bool keyframe, Value n, Value oy,
-                                    Value ox) {
+SmallVector<Value> LayerLowering::emitOutputPixel(bool keyframe, Value n,
+                                                  Value oy, Value ox) {
   using P = arith::CmpIPredicate;
   auto v16i32 = VectorType::get({kLanes}, b.getI32Type());
   bool inBounds = g.oc % kLanes == 0;
@@ -746,8 +774,10 @@ void LayerLowering::emitOutputPixel(bool keyframe, Value n, Value oy,
                                       ArrayRef<bool>{inBounds});
     });
   };
-  if (keyframe)
-    return write();
+  if (keyframe) {
+    write();
+    return {};
+  }
 
   // Count the taps that read changed blocks (and their bits) first: a pixel
   // none of whose taps changed is skipped, and the counts are the MACs and
@@ -777,20 +807,31 @@ void LayerLowering::emitOutputPixel(bool keyframe, Value n, Value oy,
                   });
             });
       });
-  e.ifThen(e.cmp(P::sgt, counts[0], zero64), [&] {
-    Value macsPerTap = e.i64(g.macsPerTap());
-    e.addToSlot(stats, kStatMacs, e.mul(counts[0], macsPerTap));
-    // BOPs: activation bits x 8 weight bits per executed MAC.
-    e.addToSlot(stats, kStatBops,
-                e.mul(counts[1], e.mul(macsPerTap, e.i64(8))));
-    write();
-  });
+  e.ifThen(e.cmp(P::sgt, counts[0], zero64), write);
+  Value macsPerTap = e.i64(g.macsPerTap());
+  // BOPs: activation bits x 8 weight bits per executed MAC.
+  return {e.mul(counts[0], macsPerTap),
+          e.mul(counts[1], e.mul(macsPerTap, e.i64(8)))};
 }
 
 void LayerLowering::emitLinear(bool keyframe) {
   e.loop(0, g.n, [&](Value n) {
-    e.loop(0, g.oh, [&](Value oy) {
-      e.loop(0, g.ow, [&](Value ox) { emitOutputPixel(keyframe, n, oy, ox); });
+    e.rows(0, g.oh, parallel, [&](Value oy) {
+      if (keyframe) {
+        e.loop(0, g.ow,
+               [&](Value ox) { emitOutputPixel(keyframe, n, oy, ox); });
+        return;
+      }
+      // The row's MACs and BOPs reach the statistics once per row.
+      Value zero64 = e.i64(0);
+      SmallVector<Value> sums = e.loop(
+          e.idx(0), e.idx(g.ow), {zero64, zero64},
+          [&](Value ox, ValueRange acc) -> SmallVector<Value> {
+            SmallVector<Value> cost = emitOutputPixel(keyframe, n, oy, ox);
+            return {e.add(acc[0], cost[0]), e.add(acc[1], cost[1])};
+          });
+      e.addToSlot(stats, kStatMacs, sums[0], parallel);
+      e.addToSlot(stats, kStatBops, sums[1], parallel);
     });
   });
 }
@@ -850,7 +891,7 @@ LogicalResult LayerLowering::lower() {
       },
       [&] {
         e.loop(0, g.n, [&](Value n) {
-          e.loop(0, st.blocksY, [&](Value by) {
+          e.rows(0, st.blocksY, parallel, [&](Value by) {
             e.loop(0, st.blocksX,
                    [&](Value bx) { emitQuantizeBlock(n, by, bx); });
           });
@@ -1028,7 +1069,8 @@ struct LowerStreamPass
     }
     for (auto [op, st] : llvm::zip(layers, states)) {
       ImplicitLocOpBuilder b(op->getLoc(), op);
-      LayerLowering lowering(b, op, stream, st, vnni, module, symbols);
+      LayerLowering lowering(b, op, stream, st, vnni, parallel, module,
+                             symbols);
       if (failed(lowering.lower()))
         return failure();
       op->erase();

@@ -12,11 +12,12 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
   // 1. Stream state layout and the residual kernels (vector dialect).
   ResQLowerStreamOptions lowerOptions;
   lowerOptions.targetCpu = options.targetCpu;
+  lowerOptions.parallel = options.parallel;
   pm.addPass(createResQLowerStream(lowerOptions));
   // 2. The rest of the graph is standard TOSA: upstream's lowering, the same
   //    one that defines the standard int8 graph the tests compare against.
   //    Results become out-parameters so every step function has one ABI.
-  static constexpr const char *kUpstream =
+  static constexpr const char *kToBuffers =
       "func.func(tosa-optional-decompositions, tosa-to-linalg-named,"
       "  tosa-to-linalg, tosa-to-arith{include-apply-rescale=true},"
       "  tosa-to-tensor, convert-elementwise-to-linalg,"
@@ -29,17 +30,28 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
       "  function-boundary-type-conversion=identity-layout-map},"
       "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},"
       "buffer-deallocation-pipeline,"
-      "resq-lower-intrinsics,"
-      "func.func(convert-linalg-to-loops),"
+      "resq-lower-intrinsics";
+  // Loops: sequential, or with the outermost dimension of every loop nest
+  // shared by OpenMP threads.
+  static constexpr const char *kSequentialLoops =
+      "func.func(convert-linalg-to-loops)";
+  static constexpr const char *kParallelLoops =
+      "func.func(convert-linalg-to-parallel-loops, resq-outer-parallel-loops),"
+      "convert-scf-to-openmp, resq-inline-alloca-scopes";
+  static constexpr const char *kToLLVM =
       "convert-vector-to-scf,"
       "convert-bufferization-to-memref,"
       "expand-strided-metadata,"
       "lower-affine,"
       "convert-scf-to-cf,"
       "convert-vector-to-llvm,"
+      "convert-openmp-to-llvm,"
       "convert-to-llvm,"
       "reconcile-unrealized-casts";
-  if (failed(parsePassPipeline(kUpstream, pm, llvm::errs())))
+  std::string pipeline = std::string(kToBuffers) + "," +
+                         (options.parallel ? kParallelLoops : kSequentialLoops) +
+                         "," + kToLLVM;
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
     llvm::report_fatal_error("resq-to-llvm: upstream passes not registered");
 }
 
@@ -50,6 +62,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("CPU to generate code for (LLVM name or 'native'); "
                      "VNNI is used when it has AVX-512 VNNI"),
       llvm::cl::init("x86-64")};
+  Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Share the outermost loop of every loop nest (kernels "
+                     "and glue) among OpenMP threads; the code then needs "
+                     "the OpenMP runtime (libomp)"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
@@ -61,6 +79,7 @@ void resq::registerResQPipelines() {
       [](OpPassManager &pm, const PipelineOptions &opts) {
         ToLLVMOptions options;
         options.targetCpu = opts.targetCpu;
+        options.parallel = opts.parallel;
         buildResQToLLVMPipeline(pm, options);
       });
 }

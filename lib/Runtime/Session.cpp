@@ -24,9 +24,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
@@ -46,7 +48,8 @@ using llvm::StringRef;
 /// The C runner utilities the lowered code calls (memrefCopy and friends).
 static constexpr const char *kCRunnerUtils =
     "/usr/lib/llvm-22/lib/libmlir_c_runner_utils.so";
-/// The module attribute the lowering records the state layout in.
+/// The OpenMP runtime parallel step functions call.
+static constexpr const char *kOpenMPRuntime = "/usr/lib/llvm-22/lib/libomp.so";
 
 static llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -405,6 +408,9 @@ struct Session::Impl {
   /// and output.
   std::vector<int64_t> stateTemplate;
   std::vector<std::vector<int64_t>> inputTemplates, outputTemplates;
+  /// omp_set_num_threads and the count, for a parallel step function.
+  void (*setThreads)(int) = nullptr;
+  int threads = 1;
 };
 
 Session::Session() : impl(std::make_unique<Impl>()) {}
@@ -430,6 +436,7 @@ Session::createFromSource(StringRef source, StringRef bufferName,
   resq::registerAllDialects(registry);
   mlir::registerBuiltinDialectTranslation(registry);
   mlir::registerLLVMDialectTranslation(registry);
+  mlir::registerOpenMPDialectTranslation(registry);
   mlir::MLIRContext context(registry);
   // A failing pass would otherwise attach the whole module to its message.
   context.printOpOnDiagnostic(false);
@@ -499,6 +506,7 @@ Session::createFromSource(StringRef source, StringRef bufferName,
   mlir::PassManager pm = mlir::PassManager::on<mlir::ModuleOp>(&context);
   resq::ToLLVMOptions lowering;
   lowering.targetCpu = options.targetCpu;
+  lowering.parallel = options.threads > 1;
   resq::buildResQToLLVMPipeline(pm, lowering);
   if (mlir::failed(pm.run(*module)))
     return fail(bufferName + ": lowering with resq-to-llvm failed");
@@ -568,7 +576,13 @@ Session::createFromSource(StringRef source, StringRef bufferName,
   if (!llvm::sys::fs::exists(kCRunnerUtils))
     return makeError(llvm::Twine("missing ") + kCRunnerUtils +
                      " (package libmlir-22-dev)");
-  llvm::SmallVector<StringRef, 1> sharedLibs = {kCRunnerUtils};
+  llvm::SmallVector<StringRef, 2> sharedLibs = {kCRunnerUtils};
+  if (options.threads > 1) {
+    if (!llvm::sys::fs::exists(kOpenMPRuntime))
+      return makeError(llvm::Twine("missing ") + kOpenMPRuntime +
+                       " (package libomp-22-dev), needed for threads > 1");
+    sharedLibs.push_back(kOpenMPRuntime);
+  }
   mlir::ExecutionEngineOptions engineOptions;
   engineOptions.transformer = impl.transformer;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
@@ -585,6 +599,16 @@ Session::createFromSource(StringRef source, StringRef bufferName,
     return fail("JIT compilation failed: " +
                 llvm::toString(packed.takeError()));
   impl.packed = *packed;
+  if (options.threads > 1) {
+    // The thread count is the calling thread's OpenMP setting: set before
+    // every step, so sessions with different counts can share a process.
+    impl.setThreads = reinterpret_cast<void (*)(int)>(
+        llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(
+            "omp_set_num_threads"));
+    if (!impl.setThreads)
+      return fail("the OpenMP runtime has no omp_set_num_threads");
+    impl.threads = int(options.threads);
+  }
 
   if (!diagnostics.empty()) // warnings and remarks of a successful build
     llvm::errs() << diagnostics;
@@ -618,6 +642,8 @@ llvm::Error Session::call(Stream *stream, llvm::ArrayRef<const void *> inputs,
                      llvm::Twine(inputs.size()) + " and " +
                      llvm::Twine(outputs.size()));
   Impl &im = *impl;
+  if (im.setThreads)
+    im.setThreads(im.threads);
 
   // The descriptors in ABI order: [state], inputs..., outputs...
   std::vector<std::vector<int64_t>> descriptors;

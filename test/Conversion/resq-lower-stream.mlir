@@ -1,6 +1,14 @@
 // RUN: resq-opt %s --resq-lower-stream | FileCheck %s
 // RUN: resq-opt %s --resq-lower-stream="target-cpu=sapphirerapids" | FileCheck %s --check-prefix=VNNI
 // RUN: not resq-opt %s --resq-lower-stream="target-cpu=pentium-xyz" 2>&1 | FileCheck %s --check-prefix=BADCPU
+// RUN: resq-opt %s --resq-lower-stream="parallel=true" | FileCheck %s --check-prefix=ROWS
+// RUN: resq-opt %s --resq-lower-stream | FileCheck %s --check-prefix=NOROWS
+
+// With parallel=true the row loops of the kernels, of the keyframe state
+// copy and of the residual quantization are scf.parallel, marked for
+// resq-outer-parallel-loops; without it there is none.
+// ROWS-COUNT-4: } {resq.rows}
+// NOROWS-NOT: resq.rows
 
 // The stream state is laid out in one buffer; the layout is recorded for
 // runners and C headers.

@@ -4,6 +4,13 @@
 // RUN: resq-opt %S/resq-lower-stream.mlir --resq-to-llvm="target-cpu=icelake-server" | mlir-translate --mlir-to-llvmir | llc -O2 -mcpu=icelake-server | FileCheck %s --check-prefix=VNNI
 // RUN: resq-opt %S/resq-lower-stream.mlir --resq-to-llvm | mlir-translate --mlir-to-llvmir | llc -O2 -mcpu=x86-64 | FileCheck %s --check-prefix=PORTABLE
 // RUN: resq-opt %S/resq-lower-stream.mlir --resq-to-llvm | FileCheck %s --check-prefix=ABI
+// RUN: resq-opt %S/resq-lower-stream.mlir --resq-to-llvm="parallel=true" | FileCheck %s --check-prefix=OMP
+// RUN: resq-opt %S/resq-lower-stream.mlir --resq-to-llvm="parallel=true" | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=OMPIR
+
+// parallel=true: OpenMP worksharing loops, calls into libomp once translated.
+// OMP: omp.parallel
+// OMP: omp.wsloop
+// OMPIR: call void {{.*}}@__kmpc_fork_call
 
 // On a CPU with AVX-512 VNNI the residual and keyframe dot products use
 // vpdpbusd on 512-bit registers.

@@ -90,6 +90,13 @@ static cl::opt<std::string>
                        "name or 'native' (default)"),
               cl::value_desc("cpu"), cl::init("native"), cl::cat(runCategory));
 
+static cl::opt<unsigned> stepThreads(
+    "step-threads",
+    cl::desc("Threads sharing the work of one step: the rows of every "
+             "kernel and loop nest (OpenMP, libomp). Default 1: sequential "
+             "code. Results are the same for any count"),
+    cl::value_desc("N"), cl::init(1), cl::cat(runCategory));
+
 static cl::opt<std::string>
     entryName("entry",
               cl::desc("The step function (default: @main, or the only "
@@ -426,10 +433,13 @@ int videoMain(int argc, char **argv) {
   options.poseFlag = *flag;
   if (numThreads == 0)
     return fail("--threads must be at least 1");
+  if (stepThreads == 0)
+    return fail("--step-threads must be at least 1");
   options.threads = numThreads;
   options.saveInputs = saveInputs;
   options.session.entry = entryName;
   options.session.targetCpu = targetCpu;
+  options.session.threads = stepThreads;
   options.keyframeAt.assign(keyframeAt.begin(), keyframeAt.end());
   options.quiet = quiet;
   for (int i = 0; i < argc; ++i)
@@ -485,9 +495,12 @@ int main(int argc, char **argv) {
     inputs.push_back(std::move(*array));
   }
 
+  if (stepThreads == 0)
+    return fail("--step-threads must be at least 1");
   SessionOptions options;
   options.entry = entryName;
   options.targetCpu = targetCpu;
+  options.threads = stepThreads;
   auto created = Session::create(modelPath, options);
   if (!created)
     return fail(created.takeError());

@@ -27,9 +27,15 @@ namespace resq {
 #include "resq/Conversion/Passes.h.inc"
 
 /// Options of the `resq-to-llvm` pipeline.
+/// On an scf.parallel of resq-lower-stream: a loop over the rows of a
+/// kernel, worth sharing among threads whatever its trip count.
+constexpr llvm::StringLiteral kParallelRowsAttr = "resq.rows";
+
 struct ToLLVMOptions {
   /// LLVM CPU name or "native": decides VNNI use in generated kernels.
   std::string targetCpu = "x86-64";
+  /// Rows of the kernels and of the glue shared among OpenMP threads.
+  bool parallel = false;
 };
 
 /// Lowers a module holding ResQ and TOSA ops (or plain TOSA: the standard

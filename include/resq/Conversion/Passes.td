@@ -41,6 +41,9 @@ def ResQLowerStream : Pass<"resq-lower-stream", "::mlir::ModuleOp"> {
     Option<"targetCpu", "target-cpu", "std::string", "\"x86-64\"",
            "CPU the code is generated for (an LLVM CPU name or 'native'); "
            "decides whether VNNI instructions are used">,
+    Option<"parallel", "parallel", "bool", "false",
+           "Emit the kernels' row loops as scf.parallel (threads share "
+           "the rows)">,
   ];
 }
 
@@ -74,6 +77,42 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::vector::VectorDialect"];
+}
+
+def ResQOuterParallelLoops
+    : Pass<"resq-outer-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Keep one parallel dimension per loop nest, the outermost "
+                "one with work to share";
+  let description = [{
+    Prepares `scf.parallel` loops for `convert-scf-to-openmp`: in every
+    outermost `scf.parallel`, the leading dimensions up to the first with a
+    trip count above one stay parallel (the threads share its iterations);
+    the other dimensions become nested `scf.for` loops, so that the
+    innermost loop (channels, contiguous) stays a plain loop LLVM
+    vectorizes. Loop nests with less than `min-iterations` iterations in
+    all, and `scf.parallel` nested in another, become `scf.for` loops
+    entirely: a fork costs more than they do. The kernels' row loops of
+    `resq-lower-stream` (marked `resq.rows`) stay parallel whenever they
+    have two rows or more.
+  }];
+  let options = [
+    Option<"minIterations", "min-iterations", "int64_t", "4096",
+           "Loop nests with fewer iterations in all stay sequential">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
+def ResQInlineAllocaScopes
+    : Pass<"resq-inline-alloca-scopes", "::mlir::ModuleOp"> {
+  let summary = "Drop the memref.alloca_scope convert-scf-to-openmp puts "
+                "around loop bodies that allocate nothing";
+  let description = [{
+    A `memref.alloca_scope` region must stay one block, so `scf.if` inside
+    it cannot become branches. The scopes `convert-scf-to-openmp` wraps
+    around parallel loop bodies hold no `memref.alloca` in the code
+    `resq-to-llvm` lowers; their bodies move into the enclosing block.
+    Scopes with an `memref.alloca` of their own are kept.
+  }];
 }
 
 #endif // RESQ_CONVERSION_PASSES_TD

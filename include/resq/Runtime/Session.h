@@ -173,6 +173,9 @@ struct SessionOptions {
   /// CPU the residual kernels are generated for: an LLVM x86 CPU name or
   /// "native". The JIT always generates code this machine can run.
   std::string targetCpu = "native";
+  /// Threads sharing the rows of every kernel and loop nest (OpenMP, from
+  /// libomp). 1: sequential code that needs no OpenMP runtime.
+  unsigned threads = 1;
 };
 
 /// One compiled module.

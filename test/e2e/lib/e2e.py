@@ -138,7 +138,7 @@ def save_frames(tools, frames, name):
 
 
 def resq_run(tools, model, frames_path, name, results=1, stats=False,
-             streams=None, dump_state=False, keyframe_at=None):
+             streams=None, dump_state=False, keyframe_at=None, step_threads=None):
     """Runs resq-run; returns dict(outputs=[arrays], stats=[dicts] or None,
     state_dir=path or None)."""
     prefix = tools.path(name + ".out")
@@ -154,6 +154,8 @@ def resq_run(tools, model, frames_path, name, results=1, stats=False,
         args += ["--dump-state", state_dir]
     if keyframe_at:
         args += ["--keyframe-at", ",".join(str(f) for f in keyframe_at)]
+    if step_threads is not None:
+        args += ["--step-threads", str(step_threads)]
     run_tool(args, "resq-run")
     outputs = []
     for i in range(results):
