@@ -400,6 +400,20 @@ int main(int argc, char **argv) {
   if (!io)
     return fail(io.takeError());
 
+  // The float model's activations: every tensor an op computes (weights
+  // and other constants aside), in bytes.
+  int64_t activationBytes = 0;
+  func.walk([&](mlir::Operation *op) {
+    if (op->hasTrait<mlir::OpTrait::ConstantLike>())
+      return;
+    for (mlir::Value result : op->getResults())
+      if (auto type = llvm::dyn_cast<mlir::RankedTensorType>(result.getType()))
+        if (type.hasStaticShape() && type.getElementType().isIntOrFloat())
+          activationBytes += type.getNumElements() *
+                             type.getElementTypeBitWidth() / 8;
+  });
+  activationBytes = std::max<int64_t>(activationBytes, 1);
+
   auto clipOr = decode(width, height);
   if (!clipOr)
     return fail(clipOr.takeError());
@@ -626,7 +640,9 @@ int main(int argc, char **argv) {
       row.keyframes = keyframes;
     size_t stateBytes = (*session)->isStateful() ? stream->size() : 0;
     row.note = "stream state " +
-               fixed(double(stateBytes) / (1 << 20), 1) + " MiB";
+               fixed(double(stateBytes) / (1 << 20), 1) + " MiB, " +
+               fixed(double(stateBytes) / double(activationBytes), 2) +
+               "x the float model's activations";
     progress(row);
     rows.push_back(std::move(row));
    }
@@ -662,6 +678,8 @@ int main(int argc, char **argv) {
   for (const Row &r : rows)
     if (!r.note.empty())
       os << "- " << r.name << " (" << r.threads << "t): " << r.note << "\n";
+  os << "- the float model's activations (every tensor its ops compute): "
+     << fixed(double(activationBytes) / (1 << 20), 1) << " MiB.\n";
   os << "- " << numFrames << " frames of " << llvm::sys::path::filename(videoPath)
      << " at " << width << "x" << height << ", " << warmupFrames
      << " warm-up frames per configuration; resq on 1 thread is sequential "

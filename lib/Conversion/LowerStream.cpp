@@ -47,6 +47,10 @@ namespace {
 constexpr int64_t kLanes = 16;
 /// Every state region starts on a cache line.
 constexpr int64_t kAlign = 64;
+/// Output blocks of a dense layer computed together: independent
+/// accumulators hide the dot product's latency; 8 of them plus the codes
+/// and weights fit the 32 vector registers of AVX-512.
+constexpr int64_t kOutputBlockGroup = 8;
 
 /// Stream header, int64 slots at byte offset 0.
 enum HeaderSlot : int64_t {
@@ -267,10 +271,12 @@ private:
   /// BOPs (0 when none of its taps changed, and then A is not touched).
   SmallVector<Value> emitOutputPixel(bool keyframe, Value n, Value oy,
                                      Value ox);
-  Value emitTapLoop(bool keyframe, Value n, Value oy, Value ox,
-                    function_ref<Value(Value, Value, Value, Value)> tapBody);
-  Value emitDenseTaps(bool keyframe, Value n, Value oy, Value ox,
-                      Value ocb);
+  SmallVector<Value>
+  emitTapLoop(bool keyframe, Value n, Value oy, Value ox, int64_t count,
+              function_ref<SmallVector<Value>(ValueRange, Value, Value, Value)>
+                  tapBody);
+  SmallVector<Value> emitDenseTaps(bool keyframe, Value n, Value oy, Value ox,
+                                   Value ocb0, int64_t count);
   Value emitDepthwiseTaps(bool keyframe, Value n, Value oy, Value ox,
                           Value cb);
   void emitKeyframeStats();
@@ -616,24 +622,25 @@ void LayerLowering::emitKeyframeState() {
 /// The window of one output pixel: runs `tapBody(acc, iy, ix, tap)` for
 /// every tap inside the input and, on a residual frame, reading a block
 /// whose bit-width is not 0; returns the 16-lane accumulator.
-Value LayerLowering::emitTapLoop(
-    bool keyframe, Value n, Value oy, Value ox,
-    function_ref<Value(Value, Value, Value, Value)> tapBody) {
+SmallVector<Value> LayerLowering::emitTapLoop(
+    bool keyframe, Value n, Value oy, Value ox, int64_t count,
+    function_ref<SmallVector<Value>(ValueRange, Value, Value, Value)>
+        tapBody) {
   using P = arith::CmpIPredicate;
-  Value acc0 = e.splatI32(0);
-  return e.loop(e.idx(0), e.idx(g.kh), {acc0}, [&](Value ky, ValueRange ay) {
+  SmallVector<Value> accs0(count, e.splatI32(0));
+  return e.loop(e.idx(0), e.idx(g.kh), accs0, [&](Value ky, ValueRange ay) {
     Value iy, validY;
     std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY,
                                     g.padTop, g.ih, ky);
-    return e.loop(e.idx(0), e.idx(g.kw), {ay[0]}, [&](Value kx, ValueRange ax) {
+    return e.loop(e.idx(0), e.idx(g.kw), ay, [&](Value kx, ValueRange ax) {
       Value ix, validX;
       std::tie(ix, validX) = tapInput(ox, g.kw, g.strideX, g.dilationX,
                                       g.padLeft, g.iw, kx);
       Value tap = e.add(e.mul(ky, e.idx(g.kw)), kx);
       auto body = [&]() -> SmallVector<Value> {
-        return {tapBody(ax[0], iy, ix, tap)};
+        return tapBody(ax, iy, ix, tap);
       };
-      return e.ifValues(e.andI(validY, validX), {ax[0]},
+      return e.ifValues(e.andI(validY, validX), ax,
                         [&]() -> SmallVector<Value> {
         if (keyframe)
           return body();
@@ -641,10 +648,10 @@ Value LayerLowering::emitTapLoop(
         Value width = e.load(bitsView, ValueRange{n, blockOf(iy), blockOf(ix)});
         Value changed =
             e.cmp(P::ne, width, arith::ConstantIntOp::create(b, 0, 8));
-        return e.ifValues(changed, {ax[0]}, body);
+        return e.ifValues(changed, ax, body);
       });
     });
-  })[0];
+  });
 }
 
 /// Dot products of one output pixel and 16 output channels over the taps
@@ -653,8 +660,9 @@ Value LayerLowering::emitTapLoop(
 ///   portable: acc += (V - corr) * W        lane by lane
 /// with V the codes (X on a keyframe, Q on a residual frame) and the zero
 /// point folded into the correction on keyframes.
-Value LayerLowering::emitDenseTaps(bool keyframe, Value n, Value oy, Value ox,
-                                   Value ocb) {
+SmallVector<Value> LayerLowering::emitDenseTaps(bool keyframe, Value n,
+                                                Value oy, Value ox, Value ocb0,
+                                                int64_t count) {
   Type i32 = b.getI32Type();
   int64_t taps = g.kh * g.kw, ic4 = roundUp(g.ic, 4) / 4;
   int64_t zp = keyframe ? inputZp : 0;
@@ -666,47 +674,65 @@ Value LayerLowering::emitDenseTaps(bool keyframe, Value n, Value oy, Value ox,
   auto v64 = VectorType::get({64}, b.getI8Type());
   auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
   auto v16i32 = VectorType::get({kLanes}, i32);
-  return emitTapLoop(keyframe, n, oy, ox, [&](Value acc0In, Value iy,
-                                               Value ix, Value tap) {
-    Value tapBase = e.mul(e.add(e.mul(ocb, e.idx(taps)), tap),
-                    e.idx(vnni ? ic4 * 64 : g.ic * kLanes));
-    tapBase = e.add(tapBase, wBatch);
-    Value acc;
+  // `count` output blocks at once: each input code is loaded once for all
+  // of them, and their accumulators are independent chains the CPU
+  // overlaps (one chain waits on the previous dot product's latency).
+  return emitTapLoop(keyframe, n, oy, ox, count, [&](ValueRange accsIn,
+                                                      Value iy, Value ix,
+                                                      Value tap) {
+    SmallVector<Value> tapBases;
+    for (int64_t j = 0; j < count; ++j) {
+      Value ocb = e.add(ocb0, e.idx(j));
+      Value base = e.mul(e.add(e.mul(ocb, e.idx(taps)), tap),
+                         e.idx(vnni ? ic4 * 64 : g.ic * kLanes));
+      tapBases.push_back(e.add(base, wBatch));
+    }
+    SmallVector<Value> accs;
     if (vnni) {
-      acc = e.loop(e.idx(0), e.idx(ic4), {acc0In},
-                   [&](Value c4, ValueRange a) {
+      accs = e.loop(e.idx(0), e.idx(ic4), accsIn,
+                    [&](Value c4, ValueRange a) {
         // Four codes as one i32, made unsigned by flipping the sign
         // bit of each byte (+128), broadcast to all 16 lanes.
         Value quad = e.load(q32View, ValueRange{n, iy, ix, c4});
         quad = arith::XOrIOp::create(b, quad,
                                      e.i32(int32_t(0x80808080u)));
         Value codes = vector::BitCastOp::create(b, v64, e.splat(quad));
-        Value w = vector::LoadOp::create(
-            b, v64, weights,
-            ValueRange{e.add(tapBase, e.mul(c4, e.idx(64)))});
-        Value next = DotBytesOp::create(b, v16i32, a[0], codes, w);
-        return SmallVector<Value>{next};
-      })[0];
-      Value sumAt = e.add(
-          e.mul(e.add(e.mul(ocb, e.idx(taps)), tap), e.idx(kLanes)),
-          sBatch);
-      Value sums = vector::LoadOp::create(b, v16i32, weightSums,
-                                          ValueRange{sumAt});
-      acc = e.sub(acc, e.mul(sums, e.splatI32(128 + zp)));
+        SmallVector<Value> next;
+        for (int64_t j = 0; j < count; ++j) {
+          Value w = vector::LoadOp::create(
+              b, v64, weights,
+              ValueRange{e.add(tapBases[j], e.mul(c4, e.idx(64)))});
+          next.push_back(DotBytesOp::create(b, v16i32, a[j], codes, w));
+        }
+        return next;
+      });
+      for (int64_t j = 0; j < count; ++j) {
+        Value ocb = e.add(ocb0, e.idx(j));
+        Value sumAt = e.add(
+            e.mul(e.add(e.mul(ocb, e.idx(taps)), tap), e.idx(kLanes)),
+            sBatch);
+        Value sums = vector::LoadOp::create(b, v16i32, weightSums,
+                                            ValueRange{sumAt});
+        accs[j] = e.sub(accs[j], e.mul(sums, e.splatI32(128 + zp)));
+      }
     } else {
-      acc = e.loop(e.idx(0), e.idx(g.ic), {acc0In},
-                   [&](Value c, ValueRange a) {
+      accs = e.loop(e.idx(0), e.idx(g.ic), accsIn,
+                    [&](Value c, ValueRange a) {
         Value code = e.extS(e.load(qView, ValueRange{n, iy, ix, c}), i32);
         Value v = e.splat(e.sub(code, e.i32(zp)));
-        Value w = e.extS(
-            vector::LoadOp::create(
-                b, v16i8, weights,
-                ValueRange{e.add(tapBase, e.mul(c, e.idx(kLanes)))}),
-            i32);
-        return SmallVector<Value>{e.add(a[0], e.mul(v, w))};
-      })[0];
+        SmallVector<Value> next;
+        for (int64_t j = 0; j < count; ++j) {
+          Value w = e.extS(
+              vector::LoadOp::create(
+                  b, v16i8, weights,
+                  ValueRange{e.add(tapBases[j], e.mul(c, e.idx(kLanes)))}),
+              i32);
+          next.push_back(e.add(a[j], e.mul(v, w)));
+        }
+        return next;
+      });
     }
-    return acc;
+    return accs;
   });
 }
 
@@ -719,8 +745,10 @@ Value LayerLowering::emitDepthwiseTaps(bool keyframe, Value n, Value oy,
   int64_t ocp = roundUp(g.oc, kLanes);
   auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
   Value c0 = e.mul(cb, e.idx(kLanes));
-  return emitTapLoop(keyframe, n, oy, ox, [&](Value acc0In, Value iy,
-                                               Value ix, Value tap) {
+  return emitTapLoop(keyframe, n, oy, ox, 1, [&](ValueRange accs, Value iy,
+                                                  Value ix, Value tap)
+                         -> SmallVector<Value> {
+    Value acc0In = accs[0];
     Value codes;
     if (g.multiplier == 1) {
       codes = vector::LoadOp::create(b, v16i8, qView,
@@ -744,8 +772,8 @@ Value LayerLowering::emitDepthwiseTaps(bool keyframe, Value n, Value oy,
             b, v16i8, weights,
             ValueRange{e.add(e.mul(tap, e.idx(ocp)), c0)}),
         i32);
-    return e.add(acc0In, e.mul(v, w));
-  });
+    return {e.add(acc0In, e.mul(v, w))};
+  })[0];
 }
 
 /// One output pixel: keyframe A = acc + B; residual frame A += s * acc,
@@ -755,24 +783,38 @@ SmallVector<Value> LayerLowering::emitOutputPixel(bool keyframe, Value n,
   using P = arith::CmpIPredicate;
   auto v16i32 = VectorType::get({kLanes}, b.getI32Type());
   bool inBounds = g.oc % kLanes == 0;
-  auto write = [&]() {
-    e.loop(0, outBlocks(), [&](Value ob) {
-      Value c0 = e.mul(ob, e.idx(kLanes));
-      Value acc = isDepthwise() ? emitDepthwiseTaps(keyframe, n, oy, ox, ob)
-                                : emitDenseTaps(keyframe, n, oy, ox, ob);
+  // Output blocks of 16 channels go in groups (dense layers): see
+  // emitDenseTaps.
+  int64_t blocks = outBlocks();
+  int64_t group = isDepthwise() ? 1 : std::min(blocks, kOutputBlockGroup);
+  auto writeGroup = [&](Value ob0, int64_t count) {
+    SmallVector<Value> accs;
+    if (isDepthwise())
+      accs = {emitDepthwiseTaps(keyframe, n, oy, ox, ob0)};
+    else
+      accs = emitDenseTaps(keyframe, n, oy, ox, ob0, count);
+    for (int64_t j = 0; j < count; ++j) {
+      Value c0 = e.mul(e.add(ob0, e.idx(j)), e.idx(kLanes));
       SmallVector<Value> at = accIndices(n, oy, ox, c0);
       Value result;
       if (keyframe) {
-        result = e.add(acc, vector::LoadOp::create(b, v16i32, bias,
-                                                   ValueRange{c0}));
+        result = e.add(accs[j], vector::LoadOp::create(b, v16i32, bias,
+                                                       ValueRange{c0}));
       } else {
         Value old = vector::TransferReadOp::create(
             b, v16i32, aView, at, e.i32(0), ArrayRef<bool>{inBounds});
-        result = e.add(old, e.mul(acc, e.splatI32(residual.getStep())));
+        result = e.add(old, e.mul(accs[j], e.splatI32(residual.getStep())));
       }
       vector::TransferWriteOp::create(b, result, aView, at,
                                       ArrayRef<bool>{inBounds});
-    });
+    }
+  };
+  auto write = [&]() {
+    int64_t full = blocks / group, rest = blocks % group;
+    e.loop(0, full,
+           [&](Value k) { writeGroup(e.mul(k, e.idx(group)), group); });
+    if (rest)
+      writeGroup(e.idx(full * group), rest);
   };
   if (keyframe) {
     write();
