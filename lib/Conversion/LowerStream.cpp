@@ -277,6 +277,11 @@ private:
                   tapBody);
   SmallVector<Value> emitDenseTaps(bool keyframe, Value n, Value oy, Value ox,
                                    Value ocb0, int64_t count);
+  /// A keyframe row of a 1x1, stride-1 convolution (or a matmul) with VNNI:
+  /// several pixels and output blocks per pass over the input channels.
+  bool isPointwise() const;
+  void emitPointwiseKeyframeRow(Value n, Value oy);
+  void emitPointwiseChunk(Value n, Value oy, Value ox0, int64_t pixels);
   Value emitDepthwiseTaps(bool keyframe, Value n, Value oy, Value ox,
                           Value cb);
   void emitKeyframeStats();
@@ -856,9 +861,94 @@ SmallVector<Value> LayerLowering::emitOutputPixel(bool keyframe, Value n,
           e.mul(counts[1], e.mul(macsPerTap, e.i64(8)))};
 }
 
+bool LayerLowering::isPointwise() const {
+  return vnni &&
+         (g.kind == LinearGeometry::Kind::Conv ||
+          g.kind == LinearGeometry::Kind::MatMul) &&
+         g.kh == 1 && g.kw == 1 && g.strideY == 1 && g.strideX == 1 &&
+         g.padTop == 0 && g.padLeft == 0 && g.ih == g.oh && g.iw == g.ow;
+}
+
+void LayerLowering::emitPointwiseChunk(Value n, Value oy, Value ox0,
+                                       int64_t pixels) {
+  Type i32 = b.getI32Type();
+  int64_t ic4 = roundUp(g.ic, 4) / 4, blocks = outBlocks();
+  auto v64 = VectorType::get({64}, b.getI8Type());
+  auto v16i32 = VectorType::get({kLanes}, i32);
+  bool inBounds = g.oc % kLanes == 0;
+  Value wBatch = e.idx(0), sBatch = e.idx(0);
+  if (weightBatchStride) {
+    wBatch = e.mul(n, e.idx(weightBatchStride));
+    sBatch = e.mul(n, e.idx(weightSumBatchStride));
+  }
+  // pixels x group accumulators: the codes of a pixel serve every block,
+  // the weights of a block every pixel.
+  int64_t group =
+      std::max<int64_t>(1, std::min(blocks, kOutputBlockGroup / pixels));
+  auto emitGroup = [&](Value ocb0, int64_t count) {
+    SmallVector<Value> zeros(pixels * count, e.splatI32(0));
+    SmallVector<Value> accs = e.loop(
+        e.idx(0), e.idx(ic4), zeros, [&](Value c4, ValueRange a) {
+          SmallVector<Value> codes, w, next;
+          for (int64_t p = 0; p < pixels; ++p) {
+            Value quad = e.load(q32View,
+                                ValueRange{n, oy, e.add(ox0, e.idx(p)), c4});
+            quad = arith::XOrIOp::create(b, quad,
+                                         e.i32(int32_t(0x80808080u)));
+            codes.push_back(vector::BitCastOp::create(b, v64, e.splat(quad)));
+          }
+          for (int64_t j = 0; j < count; ++j) {
+            Value base = e.add(e.mul(e.add(ocb0, e.idx(j)), e.idx(ic4 * 64)),
+                               wBatch);
+            w.push_back(vector::LoadOp::create(
+                b, v64, weights, ValueRange{e.add(base, e.mul(c4, e.idx(64)))}));
+          }
+          for (int64_t p = 0; p < pixels; ++p)
+            for (int64_t j = 0; j < count; ++j)
+              next.push_back(DotBytesOp::create(b, v16i32, a[p * count + j],
+                                                codes[p], w[j]));
+          return next;
+        });
+    for (int64_t j = 0; j < count; ++j) {
+      Value ocb = e.add(ocb0, e.idx(j));
+      Value sums = vector::LoadOp::create(
+          b, v16i32, weightSums,
+          ValueRange{e.add(e.mul(ocb, e.idx(kLanes)), sBatch)});
+      Value c0 = e.mul(ocb, e.idx(kLanes));
+      Value offset = e.sub(vector::LoadOp::create(b, v16i32, bias,
+                                                  ValueRange{c0}),
+                           e.mul(sums, e.splatI32(128 + inputZp)));
+      for (int64_t p = 0; p < pixels; ++p) {
+        Value result = e.add(accs[p * count + j], offset);
+        vector::TransferWriteOp::create(
+            b, result, aView, accIndices(n, oy, e.add(ox0, e.idx(p)), c0),
+            ArrayRef<bool>{inBounds});
+      }
+    }
+  };
+  int64_t full = blocks / group, rest = blocks % group;
+  e.loop(0, full, [&](Value k) { emitGroup(e.mul(k, e.idx(group)), group); });
+  if (rest)
+    emitGroup(e.idx(full * group), rest);
+}
+
+void LayerLowering::emitPointwiseKeyframeRow(Value n, Value oy) {
+  constexpr int64_t kPixels = 4;
+  int64_t full = g.ow / kPixels, rest = g.ow % kPixels;
+  e.loop(0, full, [&](Value k) {
+    emitPointwiseChunk(n, oy, e.mul(k, e.idx(kPixels)), kPixels);
+  });
+  if (rest)
+    emitPointwiseChunk(n, oy, e.idx(full * kPixels), rest);
+}
+
 void LayerLowering::emitLinear(bool keyframe) {
   e.loop(0, g.n, [&](Value n) {
     e.rows(0, g.oh, parallel, [&](Value oy) {
+      if (keyframe && isPointwise()) {
+        emitPointwiseKeyframeRow(n, oy);
+        return;
+      }
       if (keyframe) {
         e.loop(0, g.ow,
                [&](Value ox) { emitOutputPixel(keyframe, n, oy, ox); });
