@@ -8,8 +8,11 @@
 # scripts/prepare-model.sh, reused when already done), then runs resq-bench:
 # XNNPACK fp32 and int8, resq's standard int8 (a keyframe every frame), ResQ
 # static and ResQ dynamic, each on 1 and 2 threads, and resq's float build
-# (the accuracy reference); all frames (default) after 10 warm-up frames. Tables and plots go to
-# out/bench/MODEL/ (results.md, results.json, plot.svg).
+# (the accuracy reference); all frames (default) after 10 warm-up frames.
+# Then, per model, the kernel of every linear layer shape against the CPU's
+# measured VNNI peak, and the change sweep (ms per frame when p% of the
+# input changes). Tables and plots go to out/bench/MODEL/ (results.md,
+# results.json, plot.svg, kernels.md, sweep.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MODELS=(selfie pose) FRAMES=0 BUILD="$ROOT/build"
@@ -41,4 +44,12 @@ for MODEL in "${MODELS[@]}"; do
     --resq static="$OUT/model.static.mlir" \
     --resq dynamic="$OUT/model.dynamic.mlir" \
     --report "$ROOT/out/bench/$MODEL"
+  echo
+  echo "== kernels: every linear layer shape of $MODEL against the VNNI peak"
+  "$BUILD/bin/resq-bench" --kernels "$OUT/model.int8.mlir" \
+    --report "$ROOT/out/bench/$MODEL"
+  echo
+  echo "== sweep: $MODEL ResQ dynamic, p% of the input blocks changing per frame"
+  "$BUILD/bin/resq-bench" --sweep "$OUT/model.dynamic.mlir" \
+    --video "$ROOT/data/vtest.avi" --report "$ROOT/out/bench/$MODEL"
 done

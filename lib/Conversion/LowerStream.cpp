@@ -1022,13 +1022,21 @@ LogicalResult LayerLowering::lower() {
         emitKeyframeStats();
       },
       [&] {
-        e.loop(0, g.n, [&](Value n) {
-          e.rows(0, st.blocksY, parallel, [&](Value by) {
-            e.loop(0, st.blocksX,
-                   [&](Value bx) { emitQuantizeBlock(n, by, bx); });
+        // A layer whose every block is 0-bit has nothing to do.
+        Value skipped = e.load(stats, e.idx(kStatHist));
+        Value allSkipped = e.cmp(arith::CmpIPredicate::eq, skipped,
+                                 e.i64(g.n * st.numBlocks()));
+        e.ifThen(arith::XOrIOp::create(b, allSkipped,
+                                       arith::ConstantIntOp::create(b, 1, 1)),
+                 [&] {
+          e.loop(0, g.n, [&](Value n) {
+            e.rows(0, st.blocksY, parallel, [&](Value by) {
+              e.loop(0, st.blocksX,
+                     [&](Value bx) { emitQuantizeBlock(n, by, bx); });
+            });
           });
+          emitLinear(/*keyframe=*/false);
         });
-        emitLinear(/*keyframe=*/false);
       });
 
   Value acc = bufferization::ToTensorOp::create(b, accType, aView,
