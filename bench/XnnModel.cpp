@@ -82,7 +82,7 @@ struct XnnModel::Impl {
   std::vector<uint32_t> outputIds;
   std::vector<std::pair<Value, uint32_t>> exposed;
   std::vector<std::vector<float>> exposedData;
-  /// The input of the last run, and its value (for observeRanges).
+  /// The input of the last run, and its value (for forEachActivation).
   const float *lastInput = nullptr;
   size_t inputElements = 0;
   Value inputValue;

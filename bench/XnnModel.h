@@ -29,8 +29,8 @@ class FuncOp;
 namespace resq {
 namespace bench {
 
-/// The int8 range of one activation of the float graph, keyed by the
-/// mlir::Value's opaque pointer.
+/// The int8 range of one activation of the float graph (what its codes
+/// -128 and 127 stand for), keyed by the mlir::Value's opaque pointer.
 struct ActivationRange {
   float min = 0, max = 0;
 };
@@ -42,7 +42,7 @@ struct XnnOptions {
   XnnPrecision precision = XnnPrecision::Fp32;
   unsigned threads = 1;
   /// Fp32 only: every activation becomes an external output so that
-  /// observeRanges() can read it (slower; for calibration).
+  /// forEachActivation() can read it (slower; for calibration).
   bool exposeActivations = false;
   /// Int8 only: the ranges from a calibration model.
   const ActivationRanges *ranges = nullptr;
@@ -66,8 +66,8 @@ public:
   void forEachActivation(
       llvm::function_ref<void(void *, llvm::ArrayRef<float>)> fn) const;
 
-  /// How the graph was built, e.g. "54 nodes, int8: 40 ops, fp32: 3 ops
-  /// (sigmoid x3), 10 conversions".
+  /// How the graph was built, e.g. "int8: add x25, conv2d x43; fp32:
+  /// transpose_conv2d x1; 4 conversions".
   const std::string &summary() const { return summaryText; }
 
 private:

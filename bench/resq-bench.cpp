@@ -36,7 +36,6 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
-#include <malloc.h>
 
 using namespace resq;
 using namespace resq::video;
@@ -296,9 +295,10 @@ int main(int argc, char **argv) {
       "configuration after another on the same frames: XNNPACK fp32 and\n"
       "XNNPACK int8 on each --xnn-threads count (the subgraph is built from the\n"
       "float TOSA model; int8 uses per-channel weights and activation ranges\n"
-      "observed on --calibration-frames frames), the float build (the\n"
-      "accuracy reference, resq's JIT through upstream's lowering) and every\n"
-      "--resq build on each --resq-threads count. Each configuration runs --warmup frames\n"
+      "chosen as resq-quantize does (MSE) on --calibration-frames frames),\n"
+      "the float build (the accuracy reference, resq's JIT through\n"
+      "upstream's lowering) and every --resq build on each --resq-threads\n"
+      "count. Each configuration runs --warmup frames\n"
       "untimed, then every frame timed (a resq build on a fresh stream, so\n"
       "its keyframes count). Prints median / p90 ms per frame, the ratio to\n"
       "XNNPACK fp32 on one thread, accuracy against the float build (pooled\n"
@@ -316,10 +316,8 @@ int main(int argc, char **argv) {
       "      ms per frame when p = 0, 1, 5, 10, 25, 50, 100 % of the input's\n"
       "      16x16 blocks change per frame, and with a keyframe every frame.\n");
 
-  // Large per-step buffers would otherwise go back to the kernel after every
-  // frame and come back as page faults; every runtime here benefits alike.
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  // Every runtime here (XNNPACK too) benefits alike.
+  runtime::reuseLargeAllocations();
   if (!reportDir.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(reportDir))
       return fail(reportDir + ": " + ec.message());

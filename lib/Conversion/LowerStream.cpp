@@ -52,6 +52,19 @@ constexpr int64_t kAlign = 64;
 /// and weights fit the 32 vector registers of AVX-512.
 constexpr int64_t kOutputBlockGroup = 8;
 
+/// Output blocks per group for a layer with `blocks` of them: the largest
+/// divisor up to kOutputBlockGroup, so that one copy of the loop covers the
+/// layer (each remainder group is another copy for LLVM to compile), unless
+/// that leaves fewer than 4 chains.
+int64_t outputBlockGroup(int64_t blocks) {
+  if (blocks <= kOutputBlockGroup)
+    return blocks;
+  for (int64_t g = kOutputBlockGroup; g >= 4; --g)
+    if (blocks % g == 0)
+      return g;
+  return kOutputBlockGroup;
+}
+
 /// Stream header, int64 slots at byte offset 0.
 enum HeaderSlot : int64_t {
   kFrames = 0,     // frames processed by the stream
@@ -791,7 +804,7 @@ SmallVector<Value> LayerLowering::emitOutputPixel(bool keyframe, Value n,
   // Output blocks of 16 channels go in groups (dense layers): see
   // emitDenseTaps.
   int64_t blocks = outBlocks();
-  int64_t group = isDepthwise() ? 1 : std::min(blocks, kOutputBlockGroup);
+  int64_t group = isDepthwise() ? 1 : outputBlockGroup(blocks);
   auto writeGroup = [&](Value ob0, int64_t count) {
     SmallVector<Value> accs;
     if (isDepthwise())

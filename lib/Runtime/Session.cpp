@@ -37,6 +37,7 @@
 #include "llvm/TargetParser/X86TargetParser.h"
 
 #include <chrono>
+#include <malloc.h>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -54,6 +55,11 @@ static constexpr const char *kOpenMPRuntime = "/usr/lib/llvm-22/lib/libomp.so";
 static llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  message.str());
+}
+
+void resq::runtime::reuseLargeAllocations() {
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }
 
 //===----------------------------------------------------------------------===//

@@ -300,6 +300,7 @@ int main(int argc, char **argv) {
       "--float-layers keeps chosen layers in float (mixed precision).\n\n"
       "Example:\n"
       "  resq-quantize selfie.mlir --calibrate frames.npy -o selfie.int8.mlir\n");
+  resq::runtime::reuseLargeAllocations();
 
   bool methodOk;
   RangeMethod rangeMethod = parseMethod(method, methodOk);

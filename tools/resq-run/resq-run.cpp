@@ -461,6 +461,7 @@ int main(int argc, char **argv) {
   numThreads.setArgStr("threads");
   cl::HideUnrelatedOptions({&runCategory, &videoCategory});
   cl::ParseCommandLineOptions(argc, argv, kOverview);
+  resq::runtime::reuseLargeAllocations();
 
   if (!videoPath.empty())
     return videoMain(argc, argv);

@@ -178,6 +178,13 @@ struct SessionOptions {
   unsigned threads = 1;
 };
 
+/// For programs that step models frame after frame: makes the C library
+/// keep large freed blocks (up to 256 MiB) for reuse. The step functions
+/// allocate their intermediate tensors per step; by default glibc returns
+/// blocks above 128 KiB to the kernel on free, and every frame then pays
+/// for page faults on fresh memory. Process-wide; call once, early.
+void reuseLargeAllocations();
+
 /// One compiled module.
 class Session {
 public:
