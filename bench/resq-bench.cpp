@@ -207,8 +207,10 @@ std::string plot(Task task, llvm::ArrayRef<Row> rows) {
   const double panelW = 420, panelH = 300, margin = 60;
   std::string svg;
   llvm::raw_string_ostream os(svg);
+  // Coordinates with one decimal (raw_ostream prints doubles as %e).
+  auto n = [](double v) { return fixed(v, 1); };
   os << "<svg xmlns='http://www.w3.org/2000/svg' width='"
-     << 2 * (panelW + margin) + margin << "' height='" << panelH + 2 * margin
+     << n(2 * (panelW + margin) + margin) << "' height='" << n(panelH + 2 * margin)
      << "' font-family='sans-serif' font-size='11'>\n"
      << "<rect width='100%' height='100%' fill='white'/>\n";
   double accLo = 1e30, accHi = -1e30;
@@ -221,7 +223,7 @@ std::string plot(Task task, llvm::ArrayRef<Row> rows) {
     accHi += 0.01;
   }
   double pad = 0.08 * (accHi - accLo);
-  accLo -= pad;
+  accLo = accLo >= 0 ? std::max(0.0, accLo - pad) : accLo - pad;
   accHi += pad;
   const char *colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
                           "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
@@ -246,25 +248,25 @@ std::string plot(Task task, llvm::ArrayRef<Row> rows) {
     auto py = [&](double a) {
       return margin + panelH - (a - accLo) / (accHi - accLo) * panelH;
     };
-    os << "<rect x='" << x0 << "' y='" << margin << "' width='" << panelW
-       << "' height='" << panelH << "' fill='none' stroke='black'/>\n";
-    os << "<text x='" << x0 + panelW / 2 << "' y='" << margin + panelH + 35
+    os << "<rect x='" << n(x0) << "' y='" << n(margin) << "' width='" << n(panelW)
+       << "' height='" << n(panelH) << "' fill='none' stroke='black'/>\n";
+    os << "<text x='" << n(x0 + panelW / 2) << "' y='" << n(margin + panelH + 35)
        << "' text-anchor='middle'>" << xLabel << "</text>\n";
     for (int t = 0; t <= 4; ++t) {
       double a = accLo + (accHi - accLo) * t / 4;
-      os << "<text x='" << x0 - 5 << "' y='" << py(a) + 4
+      os << "<text x='" << n(x0 - 5) << "' y='" << n(py(a) + 4)
          << "' text-anchor='end'>" << fixed(a, 3) << "</text>\n";
       double x = lo + (hi - lo) * t / 4;
       double shown = logX ? std::exp2(x) : x;
-      os << "<text x='" << x0 + (x - lo) / (hi - lo) * panelW << "' y='"
-         << margin + panelH + 15 << "' text-anchor='middle'>"
+      os << "<text x='" << n(x0 + (x - lo) / (hi - lo) * panelW) << "' y='"
+         << n(margin + panelH + 15) << "' text-anchor='middle'>"
          << fixed(shown, shown < 10 ? 2 : 1) << "</text>\n";
     }
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row &r = rows[i];
       double cx = px(xOf(r)), cy = py(r.accuracy(task));
-      os << "<circle cx='" << cx << "' cy='" << cy << "' r='4' fill='"
-         << colors[i % 8] << "'/>\n<text x='" << cx + 6 << "' y='" << cy - 4
+      os << "<circle cx='" << n(cx) << "' cy='" << n(cy) << "' r='4' fill='"
+         << colors[i % 8] << "'/>\n<text x='" << n(cx + 6) << "' y='" << n(cy - 4)
          << "' fill='" << colors[i % 8] << "'>" << r.name << " ("
          << r.threads << "t)</text>\n";
     }
@@ -273,7 +275,7 @@ std::string plot(Task task, llvm::ArrayRef<Row> rows) {
         [](const Row &r) { return r.median(); }, /*logX=*/true);
   panel(2 * margin + panelW, "activation bits per MAC",
         [](const Row &r) { return r.bits; }, /*logX=*/true);
-  os << "<text x='" << margin << "' y='" << margin - 20 << "'>"
+  os << "<text x='" << n(margin) << "' y='" << n(margin - 20) << "'>"
      << (task == Task::Segmentation
              ? "pooled mask IoU against the float model"
              : "mean landmark error against the float model, px (lower is "
