@@ -280,10 +280,15 @@ private:
   void emitKeyframeState();
   void emitQuantizeBlock(Value n, Value by, Value bx);
   void emitLinear(bool keyframe);
-  /// Writes A at one output pixel; on a residual frame returns its MACs and
-  /// BOPs (0 when none of its taps changed, and then A is not touched).
+  /// Writes A at one output pixel: keyframe A = acc + B, residual frame
+  /// A += s * acc (acc is 0 where no tap changed: Q is 0 there).
   SmallVector<Value> emitOutputPixel(bool keyframe, Value n, Value oy,
                                      Value ox);
+  /// MACs and BOPs of one output pixel on a residual frame: the taps that
+  /// read a block with a non-zero bit-width.
+  SmallVector<Value> emitPixelCost(Value n, Value oy, Value ox);
+  /// Whether any block an output row's taps read changed.
+  Value emitRowChanged(Value n, Value oy);
   SmallVector<Value>
   emitTapLoop(bool keyframe, Value n, Value oy, Value ox, int64_t count,
               function_ref<SmallVector<Value>(ValueRange, Value, Value, Value)>
@@ -293,8 +298,9 @@ private:
   /// A keyframe row of a 1x1, stride-1 convolution (or a matmul) with VNNI:
   /// several pixels and output blocks per pass over the input channels.
   bool isPointwise() const;
-  void emitPointwiseKeyframeRow(Value n, Value oy);
-  void emitPointwiseChunk(Value n, Value oy, Value ox0, int64_t pixels);
+  void emitPointwiseRow(bool keyframe, Value n, Value oy);
+  void emitPointwiseChunk(bool keyframe, Value n, Value oy, Value ox0,
+                          int64_t pixels);
   Value emitDepthwiseTaps(bool keyframe, Value n, Value oy, Value ox,
                           Value cb);
   void emitKeyframeStats();
@@ -586,11 +592,15 @@ void LayerLowering::emitQuantizeBlock(Value n, Value by, Value bx) {
   int64_t bs = residual.getBlock(), s = residual.getStep();
   Value width = arith::ExtUIOp::create(b, b.getI32Type(),
                                        e.load(bitsView, ValueRange{n, by, bx}));
-  e.ifThen(e.cmp(P::ne, width, e.i32(0)), [&] {
-    // 2^(b-1) - 1: the symmetric range of a b-bit residual code.
-    Value range = e.sub(arith::ShLIOp::create(b, e.i32(1),
-                                              e.sub(width, e.i32(1))),
-                        e.i32(1));
+  // Every block, without a branch: a 0-bit block's rounded residuals are all
+  // 0, so its Q is 0 (range 0) and R stays. A Q of zeros is what lets the
+  // linear op run densely over changed rows (see emitLinear).
+  {
+    // 2^(b-1) - 1: the symmetric range of a b-bit residual code; 0 for b = 0.
+    Value shift = arith::MaxSIOp::create(b, e.sub(width, e.i32(1)), e.i32(0));
+    Value range = e.select(
+        e.cmp(P::eq, width, e.i32(0)), e.i32(0),
+        e.sub(arith::ShLIOp::create(b, e.i32(1), shift), e.i32(1)));
     Value rangeV = e.splat(range);
     Value y0 = e.mul(by, e.idx(bs)), x0 = e.mul(bx, e.idx(bs));
     Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
@@ -617,7 +627,7 @@ void LayerLowering::emitQuantizeBlock(Value n, Value by, Value bx) {
         });
       });
     });
-  });
+  }
 }
 
 /// Keyframe: R <- X, and the codes the linear op reads are X itself.
@@ -644,7 +654,6 @@ SmallVector<Value> LayerLowering::emitTapLoop(
     bool keyframe, Value n, Value oy, Value ox, int64_t count,
     function_ref<SmallVector<Value>(ValueRange, Value, Value, Value)>
         tapBody) {
-  using P = arith::CmpIPredicate;
   SmallVector<Value> accs0(count, e.splatI32(0));
   return e.loop(e.idx(0), e.idx(g.kh), accs0, [&](Value ky, ValueRange ay) {
     Value iy, validY;
@@ -658,16 +667,7 @@ SmallVector<Value> LayerLowering::emitTapLoop(
       auto body = [&]() -> SmallVector<Value> {
         return tapBody(ax, iy, ix, tap);
       };
-      return e.ifValues(e.andI(validY, validX), ax,
-                        [&]() -> SmallVector<Value> {
-        if (keyframe)
-          return body();
-        // Residual frame: only taps whose input block changed do work.
-        Value width = e.load(bitsView, ValueRange{n, blockOf(iy), blockOf(ix)});
-        Value changed =
-            e.cmp(P::ne, width, arith::ConstantIntOp::create(b, 0, 8));
-        return e.ifValues(changed, ax, body);
-      });
+      return e.ifValues(e.andI(validY, validX), ax, body);
     });
   });
 }
@@ -798,7 +798,6 @@ Value LayerLowering::emitDepthwiseTaps(bool keyframe, Value n, Value oy,
 /// and only when some tap read a changed block.
 SmallVector<Value> LayerLowering::emitOutputPixel(bool keyframe, Value n,
                                                   Value oy, Value ox) {
-  using P = arith::CmpIPredicate;
   auto v16i32 = VectorType::get({kLanes}, b.getI32Type());
   bool inBounds = g.oc % kLanes == 0;
   // Output blocks of 16 channels go in groups (dense layers): see
@@ -834,14 +833,14 @@ SmallVector<Value> LayerLowering::emitOutputPixel(bool keyframe, Value n,
     if (rest)
       writeGroup(e.idx(full * group), rest);
   };
-  if (keyframe) {
-    write();
-    return {};
-  }
+  write();
+  return {};
+}
 
-  // Count the taps that read changed blocks (and their bits) first: a pixel
-  // none of whose taps changed is skipped, and the counts are the MACs and
-  // BOPs the statistics report.
+SmallVector<Value> LayerLowering::emitPixelCost(Value n, Value oy, Value ox) {
+  using P = arith::CmpIPredicate;
+  // The taps that read changed blocks, and their bits: the MACs and BOPs
+  // the statistics report.
   Value zero64 = e.i64(0);
   SmallVector<Value> counts = e.loop(
       e.idx(0), e.idx(g.kh), {zero64, zero64}, [&](Value ky, ValueRange cy) {
@@ -867,7 +866,6 @@ SmallVector<Value> LayerLowering::emitOutputPixel(bool keyframe, Value n,
                   });
             });
       });
-  e.ifThen(e.cmp(P::sgt, counts[0], zero64), write);
   Value macsPerTap = e.i64(g.macsPerTap());
   // BOPs: activation bits x 8 weight bits per executed MAC.
   return {e.mul(counts[0], macsPerTap),
@@ -882,8 +880,8 @@ bool LayerLowering::isPointwise() const {
          g.padTop == 0 && g.padLeft == 0 && g.ih == g.oh && g.iw == g.ow;
 }
 
-void LayerLowering::emitPointwiseChunk(Value n, Value oy, Value ox0,
-                                       int64_t pixels) {
+void LayerLowering::emitPointwiseChunk(bool keyframe, Value n, Value oy,
+                                       Value ox0, int64_t pixels) {
   Type i32 = b.getI32Type();
   int64_t ic4 = roundUp(g.ic, 4) / 4, blocks = outBlocks();
   auto v64 = VectorType::get({64}, b.getI8Type());
@@ -928,14 +926,27 @@ void LayerLowering::emitPointwiseChunk(Value n, Value oy, Value ox0,
           b, v16i32, weightSums,
           ValueRange{e.add(e.mul(ocb, e.idx(kLanes)), sBatch)});
       Value c0 = e.mul(ocb, e.idx(kLanes));
-      Value offset = e.sub(vector::LoadOp::create(b, v16i32, bias,
+      // The codes went in with +128 (and the keyframe's zero point).
+      Value correction =
+          e.mul(sums, e.splatI32(128 + (keyframe ? inputZp : 0)));
+      Value offset =
+          keyframe ? e.sub(vector::LoadOp::create(b, v16i32, bias,
                                                   ValueRange{c0}),
-                           e.mul(sums, e.splatI32(128 + inputZp)));
+                           correction)
+                   : correction;
       for (int64_t p = 0; p < pixels; ++p) {
-        Value result = e.add(accs[p * count + j], offset);
-        vector::TransferWriteOp::create(
-            b, result, aView, accIndices(n, oy, e.add(ox0, e.idx(p)), c0),
-            ArrayRef<bool>{inBounds});
+        SmallVector<Value> at = accIndices(n, oy, e.add(ox0, e.idx(p)), c0);
+        Value result;
+        if (keyframe) {
+          result = e.add(accs[p * count + j], offset);
+        } else {
+          Value old = vector::TransferReadOp::create(
+              b, v16i32, aView, at, e.i32(0), ArrayRef<bool>{inBounds});
+          result = e.add(old, e.mul(e.sub(accs[p * count + j], offset),
+                                    e.splatI32(residual.getStep())));
+        }
+        vector::TransferWriteOp::create(b, result, aView, at,
+                                        ArrayRef<bool>{inBounds});
       }
     }
   };
@@ -945,38 +956,63 @@ void LayerLowering::emitPointwiseChunk(Value n, Value oy, Value ox0,
     emitGroup(e.idx(full * group), rest);
 }
 
-void LayerLowering::emitPointwiseKeyframeRow(Value n, Value oy) {
+void LayerLowering::emitPointwiseRow(bool keyframe, Value n, Value oy) {
   constexpr int64_t kPixels = 4;
   int64_t full = g.ow / kPixels, rest = g.ow % kPixels;
   e.loop(0, full, [&](Value k) {
-    emitPointwiseChunk(n, oy, e.mul(k, e.idx(kPixels)), kPixels);
+    emitPointwiseChunk(keyframe, n, oy, e.mul(k, e.idx(kPixels)), kPixels);
   });
   if (rest)
-    emitPointwiseChunk(n, oy, e.idx(full * kPixels), rest);
+    emitPointwiseChunk(keyframe, n, oy, e.idx(full * kPixels), rest);
+}
+
+Value LayerLowering::emitRowChanged(Value n, Value oy) {
+  Value none = arith::ConstantIntOp::create(b, 0, 8);
+  return e.loop(e.idx(0), e.idx(g.kh), {none}, [&](Value ky, ValueRange any) {
+    Value iy, validY;
+    std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY,
+                                    g.padTop, g.ih, ky);
+    return e.ifValues(validY, any, [&]() -> SmallVector<Value> {
+      // OR of the row's bit-widths: non-zero when some block changed.
+      return e.loop(e.idx(0), e.idx(st.blocksX), any,
+                    [&](Value bx, ValueRange acc) -> SmallVector<Value> {
+        Value width = e.load(bitsView, ValueRange{n, blockOf(iy), bx});
+        return {arith::OrIOp::create(b, acc[0], width)};
+      });
+    });
+  })[0];
 }
 
 void LayerLowering::emitLinear(bool keyframe) {
   e.loop(0, g.n, [&](Value n) {
     e.rows(0, g.oh, parallel, [&](Value oy) {
-      if (keyframe && isPointwise()) {
-        emitPointwiseKeyframeRow(n, oy);
-        return;
-      }
-      if (keyframe) {
+      auto dense = [&] {
+        if (isPointwise())
+          return emitPointwiseRow(keyframe, n, oy);
         e.loop(0, g.ow,
                [&](Value ox) { emitOutputPixel(keyframe, n, oy, ox); });
-        return;
-      }
-      // The row's MACs and BOPs reach the statistics once per row.
-      Value zero64 = e.i64(0);
-      SmallVector<Value> sums = e.loop(
-          e.idx(0), e.idx(g.ow), {zero64, zero64},
-          [&](Value ox, ValueRange acc) -> SmallVector<Value> {
-            SmallVector<Value> cost = emitOutputPixel(keyframe, n, oy, ox);
-            return {e.add(acc[0], cost[0]), e.add(acc[1], cost[1])};
-          });
-      e.addToSlot(stats, kStatMacs, sums[0], parallel);
-      e.addToSlot(stats, kStatBops, sums[1], parallel);
+      };
+      if (keyframe)
+        return dense();
+      // A residual frame skips the rows none of whose taps read a changed
+      // block, and runs the others densely: Q is 0 in unchanged blocks, so
+      // their pixels add 0 to A, without a branch per pixel or tap.
+      e.ifThen(e.cmp(arith::CmpIPredicate::ne, emitRowChanged(n, oy),
+                     arith::ConstantIntOp::create(b, 0, 8)),
+               [&] {
+        // The row's MACs and BOPs (changed taps only) reach the statistics
+        // once per row.
+        Value zero64 = e.i64(0);
+        SmallVector<Value> sums = e.loop(
+            e.idx(0), e.idx(g.ow), {zero64, zero64},
+            [&](Value ox, ValueRange acc) -> SmallVector<Value> {
+              SmallVector<Value> cost = emitPixelCost(n, oy, ox);
+              return {e.add(acc[0], cost[0]), e.add(acc[1], cost[1])};
+            });
+        e.addToSlot(stats, kStatMacs, sums[0], parallel);
+        e.addToSlot(stats, kStatBops, sums[1], parallel);
+        dense();
+      });
     });
   });
 }
