@@ -21,8 +21,9 @@ def ResQLowerStream : Pass<"resq-lower-stream", "::mlir::ModuleOp"> {
     Each `resq.begin_frame` becomes the keyframe decision on the state
     header; each residualized layer becomes loops over `scf`, `memref`,
     `arith` and `vector` ops: residual quantization with per-block bit-width
-    selection, the update of `R`, and the linear op over changed blocks only,
-    accumulating into `A`. Dot products of int8 codes use AVX-512 VNNI
+    selection, the update of `R`, and the linear op over the output rows
+    whose taps read a changed block (densely within them: `Q` is 0 in
+    unchanged blocks), accumulating into `A`. Dot products of int8 codes use AVX-512 VNNI
     (`llvm.x86.avx512.vpdpbusd.512`) when `target-cpu` has it, and portable
     16-lane int32 vector code otherwise. Weights are packed at compile time
     into the layout each path reads.
