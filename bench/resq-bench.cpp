@@ -140,10 +140,9 @@ int fail(llvm::Error error) { return fail(llvm::toString(std::move(error))); }
 
 /// One configuration's results over the run.
 struct Row {
-  Row(std::string name, std::string runtime, unsigned threads)
-      : name(std::move(name)), runtime(std::move(runtime)), threads(threads) {}
+  Row(std::string name, unsigned threads)
+      : name(std::move(name)), threads(threads) {}
   std::string name;
-  std::string runtime; // "XNNPACK" or "resq"
   unsigned threads = 1;
   std::vector<double> ms;
   IoUSummary iou;
@@ -438,8 +437,22 @@ int main(int argc, char **argv) {
   std::vector<std::vector<float>> refMask, refLandmarks;
   std::vector<double> refFlag;
   std::vector<Row> rows;
+  auto judge = [&](Row &row, size_t f, llvm::ArrayRef<float *> ptrs) {
+    if (*task == Task::Segmentation) {
+      MaskRect rect = frameInMask(clip.placements[f], width, height,
+                                  io->maskWidth, io->maskHeight);
+      row.iou.add(maskOverlap(
+          refMask[f],
+          llvm::ArrayRef<float>(ptrs[io->mask], refMask[f].size()),
+          io->maskWidth, rect));
+    } else {
+      row.landmarks.add(landmarkError(
+          refLandmarks[f], refFlag[f],
+          llvm::ArrayRef<float>(ptrs[io->landmarks], kLandmarkValues)));
+    }
+  };
   {
-    Row row("float (upstream lowering)", "resq", 1);
+    Row row("float (upstream lowering)", 1);
     row.bits = 32;
     std::vector<AlignedBuffer> buffers;
     std::vector<float *> ptrs;
@@ -465,29 +478,13 @@ int main(int argc, char **argv) {
         refFlag.push_back(
             poseFlagProbability(ptrs[io->flag][0], FlagEncoding::Auto));
       }
+      judge(row, f, ptrs); // against itself: the table's reference row
     }
     llvm::outs() << llvm::format(": %.2f ms/frame median\n", row.median());
-    if (!skipFloatTiming) {
-      if (*task == Task::Segmentation)
-        row.iou.add(MaskOverlap{1, 1, 1, 1});
+    if (!skipFloatTiming)
       rows.push_back(std::move(row));
-    }
   }
 
-  auto judge = [&](Row &row, size_t f, llvm::ArrayRef<float *> ptrs) {
-    if (*task == Task::Segmentation) {
-      MaskRect rect = frameInMask(clip.placements[f], width, height,
-                                  io->maskWidth, io->maskHeight);
-      row.iou.add(maskOverlap(
-          refMask[f],
-          llvm::ArrayRef<float>(ptrs[io->mask], refMask[f].size()),
-          io->maskWidth, rect));
-    } else {
-      row.landmarks.add(landmarkError(
-          refLandmarks[f], refFlag[f],
-          llvm::ArrayRef<float>(ptrs[io->landmarks], kLandmarkValues)));
-    }
-  };
   auto timedPass = [&](Row &row, const std::function<llvm::Error()> &reset,
                        const std::function<llvm::Error(size_t)> &step)
       -> llvm::Error {
@@ -561,7 +558,7 @@ int main(int argc, char **argv) {
       if (!model)
         return fail(model.takeError());
       bool int8 = precision == bench::XnnPrecision::Int8;
-      Row row(int8 ? "XNNPACK int8" : "XNNPACK fp32", "XNNPACK", t);
+      Row row(int8 ? "XNNPACK int8" : "XNNPACK fp32", t);
       row.bits = int8 ? 8 : 32;
       row.note = (*model)->summary();
       std::vector<AlignedBuffer> buffers;
@@ -598,7 +595,7 @@ int main(int argc, char **argv) {
         (*session)->inputs()[0].shape != inputs[0].shape ||
         (*session)->outputs().size() != outSpecs.size())
       return fail(path + ": takes or returns other tensors than " + floatPath);
-    Row row("resq " + name, "resq", t);
+    Row row("resq " + name, t);
     std::vector<AlignedBuffer> buffers;
     std::vector<float *> ptrs;
     makeOutputs(buffers, ptrs);

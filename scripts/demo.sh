@@ -36,8 +36,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 case "$MODEL" in
-  selfie) TFLITE=selfie_segmentation.tflite TASK=segmentation ;;
-  pose) TFLITE=pose_landmark_lite.tflite TASK=pose ;;
+  selfie) TASK=segmentation ;;
+  pose) TASK=pose ;;
   *) echo "demo: --model is selfie or pose" >&2; exit 2 ;;
 esac
 case "$CLIP" in

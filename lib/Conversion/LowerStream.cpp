@@ -280,21 +280,33 @@ private:
   void emitKeyframeState();
   void emitQuantizeBlock(Value n, Value by, Value bx);
   void emitLinear(bool keyframe);
-  /// Writes A at one output pixel: keyframe A = acc + B, residual frame
-  /// A += s * acc (acc is 0 where no tap changed: Q is 0 there).
-  SmallVector<Value> emitOutputPixel(bool keyframe, Value n, Value oy,
-                                     Value ox);
+  /// Writes A at one output pixel (see writeAccumulator; on a residual
+  /// frame acc is 0 where no tap changed: Q is 0 there).
+  void emitOutputPixel(bool keyframe, Value n, Value oy, Value ox);
   /// MACs and BOPs of one output pixel on a residual frame: the taps that
   /// read a block with a non-zero bit-width.
   SmallVector<Value> emitPixelCost(Value n, Value oy, Value ox);
   /// Whether any block an output row's taps read changed.
   Value emitRowChanged(Value n, Value oy);
   SmallVector<Value>
-  emitTapLoop(bool keyframe, Value n, Value oy, Value ox, int64_t count,
+  emitTapLoop(Value oy, Value ox, int64_t count,
               function_ref<SmallVector<Value>(ValueRange, Value, Value, Value)>
                   tapBody);
   SmallVector<Value> emitDenseTaps(bool keyframe, Value n, Value oy, Value ox,
                                    Value ocb0, int64_t count);
+  /// Offsets of batch n's packed weights and weight sums (matmuls with
+  /// per-batch weights; 0 otherwise).
+  std::pair<Value, Value> weightBatchOffsets(Value n);
+  /// VNNI: the four codes of Q at (n, y, x, 4*c4) as unsigned bytes (+128,
+  /// by flipping the sign bits), broadcast to the 16 lanes of a dot product.
+  Value vnniCodes(Value n, Value y, Value x, Value c4);
+  /// VNNI: what the +128 (and a keyframe's zero point) added to output
+  /// block ocb through tap `tap`: weight sums x (128 + zp).
+  Value vnniCorrection(bool keyframe, Value sBatch, Value ocb, Value tap);
+  /// A at `at` (channels c0..c0+15) from a pixel's accumulator: keyframe
+  /// A = acc + B, residual frame A += s * acc.
+  void writeAccumulator(bool keyframe, ArrayRef<Value> at, Value c0,
+                        Value acc);
   /// A keyframe row of a 1x1, stride-1 convolution (or a matmul) with VNNI:
   /// several pixels and output blocks per pass over the input channels.
   bool isPointwise() const;
@@ -650,8 +662,50 @@ void LayerLowering::emitKeyframeState() {
 /// The window of one output pixel: runs `tapBody(acc, iy, ix, tap)` for
 /// every tap inside the input and, on a residual frame, reading a block
 /// whose bit-width is not 0; returns the 16-lane accumulator.
+std::pair<Value, Value> LayerLowering::weightBatchOffsets(Value n) {
+  if (!weightBatchStride)
+    return {e.idx(0), e.idx(0)};
+  return {e.mul(n, e.idx(weightBatchStride)),
+          e.mul(n, e.idx(weightSumBatchStride))};
+}
+
+Value LayerLowering::vnniCodes(Value n, Value y, Value x, Value c4) {
+  Value quad = e.load(q32View, ValueRange{n, y, x, c4});
+  quad = arith::XOrIOp::create(b, quad, e.i32(int32_t(0x80808080u)));
+  return vector::BitCastOp::create(
+      b, VectorType::get({64}, b.getI8Type()), e.splat(quad));
+}
+
+Value LayerLowering::vnniCorrection(bool keyframe, Value sBatch, Value ocb,
+                                    Value tap) {
+  int64_t taps = g.kh * g.kw;
+  Value sumAt = e.add(
+      e.mul(e.add(e.mul(ocb, e.idx(taps)), tap), e.idx(kLanes)), sBatch);
+  Value sums = vector::LoadOp::create(
+      b, VectorType::get({kLanes}, b.getI32Type()), weightSums,
+      ValueRange{sumAt});
+  return e.mul(sums, e.splatI32(128 + (keyframe ? inputZp : 0)));
+}
+
+void LayerLowering::writeAccumulator(bool keyframe, ArrayRef<Value> at,
+                                     Value c0, Value acc) {
+  auto v16i32 = VectorType::get({kLanes}, b.getI32Type());
+  bool inBounds = g.oc % kLanes == 0;
+  Value result;
+  if (keyframe) {
+    result = e.add(acc, vector::LoadOp::create(b, v16i32, bias,
+                                               ValueRange{c0}));
+  } else {
+    Value old = vector::TransferReadOp::create(b, v16i32, aView, at, e.i32(0),
+                                               ArrayRef<bool>{inBounds});
+    result = e.add(old, e.mul(acc, e.splatI32(residual.getStep())));
+  }
+  vector::TransferWriteOp::create(b, result, aView, at,
+                                  ArrayRef<bool>{inBounds});
+}
+
 SmallVector<Value> LayerLowering::emitTapLoop(
-    bool keyframe, Value n, Value oy, Value ox, int64_t count,
+    Value oy, Value ox, int64_t count,
     function_ref<SmallVector<Value>(ValueRange, Value, Value, Value)>
         tapBody) {
   SmallVector<Value> accs0(count, e.splatI32(0));
@@ -664,10 +718,8 @@ SmallVector<Value> LayerLowering::emitTapLoop(
       std::tie(ix, validX) = tapInput(ox, g.kw, g.strideX, g.dilationX,
                                       g.padLeft, g.iw, kx);
       Value tap = e.add(e.mul(ky, e.idx(g.kw)), kx);
-      auto body = [&]() -> SmallVector<Value> {
-        return tapBody(ax, iy, ix, tap);
-      };
-      return e.ifValues(e.andI(validY, validX), ax, body);
+      return e.ifValues(e.andI(validY, validX), ax,
+                        [&] { return tapBody(ax, iy, ix, tap); });
     });
   });
 }
@@ -684,18 +736,15 @@ SmallVector<Value> LayerLowering::emitDenseTaps(bool keyframe, Value n,
   Type i32 = b.getI32Type();
   int64_t taps = g.kh * g.kw, ic4 = roundUp(g.ic, 4) / 4;
   int64_t zp = keyframe ? inputZp : 0;
-  Value wBatch = e.idx(0), sBatch = e.idx(0);
-  if (weightBatchStride) {
-    wBatch = e.mul(n, e.idx(weightBatchStride));
-    sBatch = e.mul(n, e.idx(weightSumBatchStride));
-  }
+  Value wBatch, sBatch;
+  std::tie(wBatch, sBatch) = weightBatchOffsets(n);
   auto v64 = VectorType::get({64}, b.getI8Type());
   auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
   auto v16i32 = VectorType::get({kLanes}, i32);
   // `count` output blocks at once: each input code is loaded once for all
   // of them, and their accumulators are independent chains the CPU
   // overlaps (one chain waits on the previous dot product's latency).
-  return emitTapLoop(keyframe, n, oy, ox, count, [&](ValueRange accsIn,
+  return emitTapLoop(oy, ox, count, [&](ValueRange accsIn,
                                                       Value iy, Value ix,
                                                       Value tap) {
     SmallVector<Value> tapBases;
@@ -709,12 +758,7 @@ SmallVector<Value> LayerLowering::emitDenseTaps(bool keyframe, Value n,
     if (vnni) {
       accs = e.loop(e.idx(0), e.idx(ic4), accsIn,
                     [&](Value c4, ValueRange a) {
-        // Four codes as one i32, made unsigned by flipping the sign
-        // bit of each byte (+128), broadcast to all 16 lanes.
-        Value quad = e.load(q32View, ValueRange{n, iy, ix, c4});
-        quad = arith::XOrIOp::create(b, quad,
-                                     e.i32(int32_t(0x80808080u)));
-        Value codes = vector::BitCastOp::create(b, v64, e.splat(quad));
+        Value codes = vnniCodes(n, iy, ix, c4);
         SmallVector<Value> next;
         for (int64_t j = 0; j < count; ++j) {
           Value w = vector::LoadOp::create(
@@ -724,15 +768,9 @@ SmallVector<Value> LayerLowering::emitDenseTaps(bool keyframe, Value n,
         }
         return next;
       });
-      for (int64_t j = 0; j < count; ++j) {
-        Value ocb = e.add(ocb0, e.idx(j));
-        Value sumAt = e.add(
-            e.mul(e.add(e.mul(ocb, e.idx(taps)), tap), e.idx(kLanes)),
-            sBatch);
-        Value sums = vector::LoadOp::create(b, v16i32, weightSums,
-                                            ValueRange{sumAt});
-        accs[j] = e.sub(accs[j], e.mul(sums, e.splatI32(128 + zp)));
-      }
+      for (int64_t j = 0; j < count; ++j)
+        accs[j] = e.sub(accs[j], vnniCorrection(keyframe, sBatch,
+                                                e.add(ocb0, e.idx(j)), tap));
     } else {
       accs = e.loop(e.idx(0), e.idx(g.ic), accsIn,
                     [&](Value c, ValueRange a) {
@@ -763,7 +801,7 @@ Value LayerLowering::emitDepthwiseTaps(bool keyframe, Value n, Value oy,
   int64_t ocp = roundUp(g.oc, kLanes);
   auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
   Value c0 = e.mul(cb, e.idx(kLanes));
-  return emitTapLoop(keyframe, n, oy, ox, 1, [&](ValueRange accs, Value iy,
+  return emitTapLoop(oy, ox, 1, [&](ValueRange accs, Value iy,
                                                   Value ix, Value tap)
                          -> SmallVector<Value> {
     Value acc0In = accs[0];
@@ -794,12 +832,8 @@ Value LayerLowering::emitDepthwiseTaps(bool keyframe, Value n, Value oy,
   })[0];
 }
 
-/// One output pixel: keyframe A = acc + B; residual frame A += s * acc,
-/// and only when some tap read a changed block.
-SmallVector<Value> LayerLowering::emitOutputPixel(bool keyframe, Value n,
-                                                  Value oy, Value ox) {
-  auto v16i32 = VectorType::get({kLanes}, b.getI32Type());
-  bool inBounds = g.oc % kLanes == 0;
+void LayerLowering::emitOutputPixel(bool keyframe, Value n, Value oy,
+                                    Value ox) {
   // Output blocks of 16 channels go in groups (dense layers): see
   // emitDenseTaps.
   int64_t blocks = outBlocks();
@@ -812,29 +846,13 @@ SmallVector<Value> LayerLowering::emitOutputPixel(bool keyframe, Value n,
       accs = emitDenseTaps(keyframe, n, oy, ox, ob0, count);
     for (int64_t j = 0; j < count; ++j) {
       Value c0 = e.mul(e.add(ob0, e.idx(j)), e.idx(kLanes));
-      SmallVector<Value> at = accIndices(n, oy, ox, c0);
-      Value result;
-      if (keyframe) {
-        result = e.add(accs[j], vector::LoadOp::create(b, v16i32, bias,
-                                                       ValueRange{c0}));
-      } else {
-        Value old = vector::TransferReadOp::create(
-            b, v16i32, aView, at, e.i32(0), ArrayRef<bool>{inBounds});
-        result = e.add(old, e.mul(accs[j], e.splatI32(residual.getStep())));
-      }
-      vector::TransferWriteOp::create(b, result, aView, at,
-                                      ArrayRef<bool>{inBounds});
+      writeAccumulator(keyframe, accIndices(n, oy, ox, c0), c0, accs[j]);
     }
   };
-  auto write = [&]() {
-    int64_t full = blocks / group, rest = blocks % group;
-    e.loop(0, full,
-           [&](Value k) { writeGroup(e.mul(k, e.idx(group)), group); });
-    if (rest)
-      writeGroup(e.idx(full * group), rest);
-  };
-  write();
-  return {};
+  int64_t full = blocks / group, rest = blocks % group;
+  e.loop(0, full, [&](Value k) { writeGroup(e.mul(k, e.idx(group)), group); });
+  if (rest)
+    writeGroup(e.idx(full * group), rest);
 }
 
 SmallVector<Value> LayerLowering::emitPixelCost(Value n, Value oy, Value ox) {
@@ -882,16 +900,11 @@ bool LayerLowering::isPointwise() const {
 
 void LayerLowering::emitPointwiseChunk(bool keyframe, Value n, Value oy,
                                        Value ox0, int64_t pixels) {
-  Type i32 = b.getI32Type();
   int64_t ic4 = roundUp(g.ic, 4) / 4, blocks = outBlocks();
   auto v64 = VectorType::get({64}, b.getI8Type());
-  auto v16i32 = VectorType::get({kLanes}, i32);
-  bool inBounds = g.oc % kLanes == 0;
-  Value wBatch = e.idx(0), sBatch = e.idx(0);
-  if (weightBatchStride) {
-    wBatch = e.mul(n, e.idx(weightBatchStride));
-    sBatch = e.mul(n, e.idx(weightSumBatchStride));
-  }
+  auto v16i32 = VectorType::get({kLanes}, b.getI32Type());
+  Value wBatch, sBatch;
+  std::tie(wBatch, sBatch) = weightBatchOffsets(n);
   // pixels x group accumulators: the codes of a pixel serve every block,
   // the weights of a block every pixel.
   int64_t group =
@@ -901,13 +914,8 @@ void LayerLowering::emitPointwiseChunk(bool keyframe, Value n, Value oy,
     SmallVector<Value> accs = e.loop(
         e.idx(0), e.idx(ic4), zeros, [&](Value c4, ValueRange a) {
           SmallVector<Value> codes, w, next;
-          for (int64_t p = 0; p < pixels; ++p) {
-            Value quad = e.load(q32View,
-                                ValueRange{n, oy, e.add(ox0, e.idx(p)), c4});
-            quad = arith::XOrIOp::create(b, quad,
-                                         e.i32(int32_t(0x80808080u)));
-            codes.push_back(vector::BitCastOp::create(b, v64, e.splat(quad)));
-          }
+          for (int64_t p = 0; p < pixels; ++p)
+            codes.push_back(vnniCodes(n, oy, e.add(ox0, e.idx(p)), c4));
           for (int64_t j = 0; j < count; ++j) {
             Value base = e.add(e.mul(e.add(ocb0, e.idx(j)), e.idx(ic4 * 64)),
                                wBatch);
@@ -922,32 +930,12 @@ void LayerLowering::emitPointwiseChunk(bool keyframe, Value n, Value oy,
         });
     for (int64_t j = 0; j < count; ++j) {
       Value ocb = e.add(ocb0, e.idx(j));
-      Value sums = vector::LoadOp::create(
-          b, v16i32, weightSums,
-          ValueRange{e.add(e.mul(ocb, e.idx(kLanes)), sBatch)});
       Value c0 = e.mul(ocb, e.idx(kLanes));
-      // The codes went in with +128 (and the keyframe's zero point).
-      Value correction =
-          e.mul(sums, e.splatI32(128 + (keyframe ? inputZp : 0)));
-      Value offset =
-          keyframe ? e.sub(vector::LoadOp::create(b, v16i32, bias,
-                                                  ValueRange{c0}),
-                           correction)
-                   : correction;
-      for (int64_t p = 0; p < pixels; ++p) {
-        SmallVector<Value> at = accIndices(n, oy, e.add(ox0, e.idx(p)), c0);
-        Value result;
-        if (keyframe) {
-          result = e.add(accs[p * count + j], offset);
-        } else {
-          Value old = vector::TransferReadOp::create(
-              b, v16i32, aView, at, e.i32(0), ArrayRef<bool>{inBounds});
-          result = e.add(old, e.mul(e.sub(accs[p * count + j], offset),
-                                    e.splatI32(residual.getStep())));
-        }
-        vector::TransferWriteOp::create(b, result, aView, at,
-                                        ArrayRef<bool>{inBounds});
-      }
+      Value correction = vnniCorrection(keyframe, sBatch, ocb, e.idx(0));
+      for (int64_t p = 0; p < pixels; ++p)
+        writeAccumulator(keyframe,
+                         accIndices(n, oy, e.add(ox0, e.idx(p)), c0), c0,
+                         e.sub(accs[p * count + j], correction));
     }
   };
   int64_t full = blocks / group, rest = blocks % group;
