@@ -29,6 +29,8 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
       "one-shot-bufferize{bufferize-function-boundaries"
       "  function-boundary-type-conversion=identity-layout-map},"
       "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},"
+      // A step's intermediate buffers live in the stream state.
+      "resq-plan-scratch,"
       "buffer-deallocation-pipeline,"
       "resq-lower-intrinsics";
   // Loops: sequential, or with the outermost dimension of every loop nest

@@ -116,4 +116,25 @@ def ResQInlineAllocaScopes
   }];
 }
 
+def ResQPlanScratch : Pass<"resq-plan-scratch", "::mlir::ModuleOp"> {
+  let summary = "Place the step function's intermediate buffers in the "
+                "stream state";
+  let description = [{
+    Runs after bufferization, before buffer deallocation. Every
+    `memref.alloc` of static shape at the top level of the step function
+    (the intermediate tensors of one frame) becomes a `memref.view` into a
+    scratch region appended to the stream state, so a step allocates
+    nothing: no `malloc`/`free` per frame, no page faults on fresh memory,
+    and the same addresses, warm in the caches, frame after frame. Buffers
+    whose live ranges (from the allocation to the last use of any alias, in
+    program order) overlap get disjoint bytes; the others share them,
+    larger buffers placed first, each at the lowest 64-byte aligned offset
+    that fits. The scratch region's offset and size are added to
+    `resq.stream_layout` (`scratch`, `scratch_size`) and the state grows by
+    it. Modules without a stream state are left alone.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // RESQ_CONVERSION_PASSES_TD
