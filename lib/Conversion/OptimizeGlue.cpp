@@ -84,11 +84,71 @@ struct GlobalSumPooling : OpRewritePattern<linalg::PoolingNhwcSumOp> {
   }
 };
 
+/// roundeven(x) for f32 without a rounding instruction, exactly: for
+/// |x| < 2^23, |x| + 2^23 lies in [2^23, 2^24) where floats are the
+/// integers, so the addition rounds |x| half to even; larger |x| (and
+/// infinities) are integers already, NaN falls through.
+/// An f32 constant of `type` (a scalar or a splat vector).
+Value f32Constant(OpBuilder &b, Location loc, Type type, float v) {
+  TypedAttr attr = b.getF32FloatAttr(v);
+  if (auto vec = dyn_cast<VectorType>(type))
+    attr = DenseElementsAttr::get(vec, b.getF32FloatAttr(v));
+  return arith::ConstantOp::create(b, loc, type, attr);
+}
+
+Value exactRoundEven(OpBuilder &b, Location loc, Value x) {
+  Value big = f32Constant(b, loc, x.getType(), 8388608.0f); // 2^23
+  Value magnitude = math::AbsFOp::create(b, loc, x);
+  Value rounded = arith::SubFOp::create(
+      b, loc, arith::AddFOp::create(b, loc, magnitude, big), big);
+  Value signed_ = math::CopySignOp::create(b, loc, rounded, x);
+  Value small = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
+                                      magnitude, big);
+  return arith::SelectOp::create(b, loc, small, signed_, x);
+}
+
+bool isF32(Type type) { return getElementTypeOrSelf(type).isF32(); }
+
+struct ExactRoundEven : public OpRewritePattern<math::RoundEvenOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::RoundEvenOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isF32(op.getType()))
+      return failure();
+    rewriter.replaceOp(op, exactRoundEven(rewriter, op.getLoc(),
+                                          op.getOperand()));
+    return success();
+  }
+};
+
+/// floor(x) = r - 1 where r = roundeven(x) > x, else r (|r - x| <= 1/2).
+struct ExactFloor : public OpRewritePattern<math::FloorOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::FloorOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isF32(op.getType()))
+      return failure();
+    Location loc = op.getLoc();
+    Value x = op.getOperand();
+    Value r = exactRoundEven(rewriter, loc, x);
+    Value one = f32Constant(rewriter, loc, x.getType(), 1.0f);
+    Value above = arith::CmpFOp::create(rewriter, loc,
+                                        arith::CmpFPredicate::OGT, r, x);
+    rewriter.replaceOpWithNewOp<arith::SelectOp>(
+        op, above, arith::SubFOp::create(rewriter, loc, r, one), r);
+    return success();
+  }
+};
+
 struct OptimizeGluePass
     : public resq::impl::ResQOptimizeGlueBase<OptimizeGluePass> {
+  using ResQOptimizeGlueBase::ResQOptimizeGlueBase;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<GlobalSumPooling>(&getContext());
+    if (!resq::cpuHasFeature(targetCpu, "sse4.1"))
+      patterns.add<ExactRoundEven, ExactFloor>(&getContext());
     populateMathPolynomialApproximationPatterns(
         patterns, [](StringRef name) { return name == "math.exp"; });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -17,7 +17,7 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
   // 2. The rest of the graph is standard TOSA: upstream's lowering, the same
   //    one that defines the standard int8 graph the tests compare against.
   //    Results become out-parameters so every step function has one ABI.
-  static constexpr const char *kToBuffers =
+  std::string toBuffers =
       "func.func(tosa-optional-decompositions, tosa-to-linalg-named,"
       "  tosa-to-linalg, tosa-to-arith{include-apply-rescale=true},"
       "  tosa-to-tensor, convert-elementwise-to-linalg,"
@@ -25,7 +25,8 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
       // activations): less memory traffic, and LLVM's loop passes scale
       // badly with the number of loop nests in one function (IndVarSimplify
       // took 30 s on the int8 selfie model without this, 3 s with it).
-      "  linalg-fuse-elementwise-ops, resq-optimize-glue),"
+      "  linalg-fuse-elementwise-ops, resq-optimize-glue{target-cpu=" +
+      options.targetCpu + "}),"
       "one-shot-bufferize{bufferize-function-boundaries"
       "  function-boundary-type-conversion=identity-layout-map},"
       "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},"
@@ -50,7 +51,7 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
       "convert-openmp-to-llvm,"
       "convert-to-llvm,"
       "reconcile-unrealized-casts";
-  std::string pipeline = std::string(kToBuffers) + "," +
+  std::string pipeline = toBuffers + "," +
                          (options.parallel ? kParallelLoops : kSequentialLoops) +
                          "," + kToLLVM;
   if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))

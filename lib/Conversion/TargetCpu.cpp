@@ -7,10 +7,14 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/X86TargetParser.h"
 
-bool resq::cpuHasAvx512Vnni(llvm::StringRef cpu) {
+bool resq::cpuHasFeature(llvm::StringRef cpu, llvm::StringRef feature) {
   if (cpu == "native")
-    return llvm::sys::getHostCPUFeatures().lookup("avx512vnni");
+    return llvm::sys::getHostCPUFeatures().lookup(feature);
   llvm::SmallVector<llvm::StringRef> features;
   llvm::X86::getFeaturesForCPU(cpu, features);
-  return llvm::is_contained(features, "avx512vnni");
+  return llvm::is_contained(features, feature);
+}
+
+bool resq::cpuHasAvx512Vnni(llvm::StringRef cpu) {
+  return cpuHasFeature(cpu, "avx512vnni");
 }

@@ -578,7 +578,8 @@ Session::createFromSource(StringRef source, StringRef bufferName,
     return tm.takeError();
   impl.targetMachine = std::move(*tm);
   impl.transformer = mlir::makeOptimizingTransformer(
-      /*optLevel=*/3, /*sizeLevel=*/0, impl.targetMachine.get());
+      /*optLevel=*/std::min(options.optLevel, 3u), /*sizeLevel=*/0,
+      impl.targetMachine.get());
   if (!llvm::sys::fs::exists(kCRunnerUtils))
     return makeError(llvm::Twine("missing ") + kCRunnerUtils +
                      " (package libmlir-22-dev)");
@@ -591,7 +592,10 @@ Session::createFromSource(StringRef source, StringRef bufferName,
   }
   mlir::ExecutionEngineOptions engineOptions;
   engineOptions.transformer = impl.transformer;
-  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  engineOptions.jitCodeGenOptLevel =
+      options.optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
+      : options.optLevel == 0 ? llvm::CodeGenOptLevel::None
+                              : llvm::CodeGenOptLevel::Less;
   engineOptions.sharedLibPaths = sharedLibs;
   auto engine = mlir::ExecutionEngine::create(*module, engineOptions);
   if (!engine) {

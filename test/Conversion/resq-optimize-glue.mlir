@@ -36,3 +36,30 @@ func.func @sigmoid(%x: tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32> {
   %r = tosa.sigmoid %x : (tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
   return %r : tensor<1x4x4x8xf32>
 }
+
+// Without SSE4.1 (x86-64) rounding is exact arithmetic instead of a libm
+// call per element; CPUs with a rounding instruction keep math.roundeven.
+// RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(resq-optimize-glue{target-cpu=x86-64}))" | FileCheck %s --check-prefix=PORTABLE
+// RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(resq-optimize-glue{target-cpu=skylake}))" | FileCheck %s --check-prefix=SSE41
+// PORTABLE-LABEL: func.func @rounding
+// PORTABLE-NOT: math.roundeven
+// PORTABLE-NOT: math.floor
+// PORTABLE-DAG: %[[BIG:.*]] = arith.constant 0x4B000000 : f32
+// PORTABLE-DAG: %[[ABS:.*]] = math.absf %arg0
+// PORTABLE: %[[ADD:.*]] = arith.addf %[[ABS]], %[[BIG]]
+// PORTABLE: %[[SUB:.*]] = arith.subf %[[ADD]], %[[BIG]]
+// PORTABLE: %[[SIGN:.*]] = math.copysign %[[SUB]], %arg0
+// PORTABLE: %[[SMALL:.*]] = arith.cmpf olt, %[[ABS]], %[[BIG]]
+// PORTABLE: %[[R:.*]] = arith.select %[[SMALL]], %[[SIGN]], %arg0
+// PORTABLE: arith.cmpf ogt, %{{.*}}, %arg1
+// PORTABLE: arith.subf
+// PORTABLE: arith.select
+// PORTABLE: return %[[R]]
+// SSE41-LABEL: func.func @rounding
+// SSE41: math.roundeven
+// SSE41: math.floor
+func.func @rounding(%x: f32, %y: f32) -> (f32, f32) {
+  %r = math.roundeven %x : f32
+  %f = math.floor %y : f32
+  return %r, %f : f32, f32
+}

@@ -5,7 +5,11 @@
 #     sum upstream's linalg.pooling_nhwc_sum computes (per channel, rows then
 #     columns, in float32) divided by the window size;
 #   * the sigmoid with the approximated exp stays within 4e-7 (relative,
-#     float32 has 6e-8 per ulp) of the exact sigmoid.
+#     float32 has 6e-8 per ulp) of the exact sigmoid;
+#   * for a CPU without SSE4.1 (plain x86-64) rounding and floor are exact
+#     arithmetic: quantization to int8 (round half to even, saturate) and
+#     tosa.floor equal numpy's, bit for bit, on halves, negative zero,
+#     large and non-finite values.
 
 import numpy as np
 
@@ -56,6 +60,41 @@ def test(tools):
         e2e.fail(f"sigmoid: worst relative error {worst:.3g}")
     e2e.passed(f"sigmoid: worst relative error {worst:.3g} over {x.size} values")
 
+ROUNDING = """func.func @main(%x: tensor<64xf32>) -> (tensor<64xi8>, tensor<64xf32>) {
+  %q = tosa.cast %x : (tensor<64xf32>) -> tensor<64xi8>
+  %f = tosa.floor %x : (tensor<64xf32>) -> tensor<64xf32>
+  return %q, %f : tensor<64xi8>, tensor<64xf32>
+}
+"""
+
+
+def test_rounding(tools):
+    special = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, -0.0, 0.0, 0.49999997,
+               126.5, 127.5, -128.5, -127.5, 2.0**22 + 0.5, 2.0**23 - 0.5,
+               2.0**23 + 1, -(2.0**23) - 1, 1e10, -1e10, np.inf, -np.inf,
+               -0.3, 0.7, -1e-30]
+    rng = np.random.default_rng(5)
+    frames = []
+    for f in range(3):
+        x = rng.uniform(-200, 200, 64).astype(np.float32)
+        x[:len(special)] = special if f == 0 else x[:len(special)] / 7
+        frames.append(x)
+    x = np.stack(frames).astype(np.float32)
+    model = tools.path("rounding.mlir")
+    with open(model, "w") as f:
+        f.write(ROUNDING)
+    inputs = tools.path("rounding.npy")
+    np.save(inputs, x)
+    out = e2e.resq_run(tools, model, inputs, "rounding", results=2,
+                       target_cpu="x86-64")["outputs"]
+    e2e.expect_equal("quantized", out[0],
+                     np.clip(np.rint(x), -128, 127).astype(np.int8))
+    floor = np.floor(x)
+    if not np.array_equal(out[1].view(np.uint32), floor.view(np.uint32)):
+        e2e.fail("tosa.floor on x86-64 differs from numpy's floor")
+    e2e.passed(f"x86-64: int8 quantization and floor exact on {x.size} "
+               "values (halves, -0, |x| >= 2^23, infinities)")
+
 
 if __name__ == "__main__":
-    e2e.main(test)
+    e2e.main(test, test_rounding)

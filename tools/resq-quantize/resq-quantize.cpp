@@ -16,6 +16,7 @@
 #include "resq/Video/Preprocess.h"
 #include "resq/Video/VideoReader.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -23,6 +24,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
@@ -95,6 +97,20 @@ static cl::opt<double> keepFloatAbove(
     cl::desc("With --sensitivity: leave in float every layer whose error "
              "alone exceeds this (0: none)"),
     cl::init(0.0), cl::cat(category));
+static cl::list<std::string> errorOutputs(
+    "error-outputs", cl::CommaSeparated,
+    cl::desc("Results (by name) the output error is measured on, for "
+             "--sensitivity and --residual-target (default: every float "
+             "result). A model with several heads is judged by the one "
+             "that matters, e.g. pose landmarks rather than its mask"),
+    cl::value_desc("name,..."), cl::cat(category));
+static cl::opt<unsigned> candidateOptLevel(
+    "candidate-opt-level",
+    cl::desc("LLVM optimization level (0-3) of the models compiled to "
+             "measure output errors (sensitivity, residual steps); results "
+             "are the same at every level, only compile and run times "
+             "differ"),
+    cl::init(3), cl::cat(category));
 static cl::opt<int> refineSteps(
     "refine-steps",
     cl::desc("After the global search, try up to this many single-layer "
@@ -157,11 +173,15 @@ struct RunResult {
   std::vector<double> layerBops;
 };
 
+/// Indices of the results named by --error-outputs (empty: all).
+std::vector<bool> measuredResults;
+
 llvm::Expected<RunResult> runFrames(llvm::StringRef source,
                                     const resq::npy::Array &frames,
                                     int64_t count, size_t frameBytes) {
   runtime::SessionOptions options;
   options.entry = entry;
+  options.optLevel = candidateOptLevel;
   auto created = runtime::Session::createFromSource(source, "calibration",
                                                     options);
   if (!created)
@@ -184,7 +204,8 @@ llvm::Expected<RunResult> runFrames(llvm::StringRef source,
                             : session.step({frame.data()}, ptrs))
       return std::move(e);
     for (size_t k = 0; k < outputs.size(); ++k) {
-      if (session.outputs()[k].dtype != resq::npy::DType::Float32)
+      if (session.outputs()[k].dtype != resq::npy::DType::Float32 ||
+          (k < measuredResults.size() && !measuredResults[k]))
         continue;
       auto *v = reinterpret_cast<const float *>(outputs[k].data());
       result.outputs.insert(result.outputs.end(), v,
@@ -324,6 +345,25 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
 
+  if (!errorOutputs.empty()) {
+    auto func = module->lookupSymbol<func::FuncOp>(entry);
+    if (!func)
+      return fail("no function @" + entry);
+    llvm::StringSet<> wanted;
+    for (const std::string &name : errorOutputs)
+      wanted.insert(name);
+    std::string known;
+    for (unsigned k = 0; k < func.getNumResults(); ++k) {
+      auto name = func.getResultAttrOfType<StringAttr>(k, "resq.name");
+      std::string text = name ? name.str() : "#" + std::to_string(k);
+      measuredResults.push_back(wanted.erase(text));
+      known += (k ? ", " : "") + text;
+    }
+    if (!wanted.empty())
+      return fail("--error-outputs names unknown result '" +
+                  wanted.begin()->getKey().str() + "' (results of @" + entry +
+                  ": " + known + ")");
+  }
   SmallVector<FloatLayer> layers = findFloatLayers(*module, entry);
   if (layers.empty())
     return fail("no float linear layer (conv2d, depthwise_conv2d, "

@@ -48,6 +48,9 @@ void buildResQToLLVMPipeline(mlir::OpPassManager &pm,
 /// Registers `resq-to-llvm` with the pass registry.
 void registerResQPipelines();
 
+/// True when the named CPU (or "native": this machine) has the LLVM x86
+/// feature, e.g. "sse4.1".
+bool cpuHasFeature(llvm::StringRef cpu, llvm::StringRef feature);
 /// True when the named CPU (or "native": this machine) has AVX-512 VNNI.
 bool cpuHasAvx512Vnni(llvm::StringRef cpu);
 

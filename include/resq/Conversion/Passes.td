@@ -72,7 +72,18 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
     - `math.exp` on f32 becomes upstream's polynomial approximation (no
       libm call per element, so the loop around it vectorizes); it is the
       sigmoid's cost. The result is within a few ulp of libm's `expf`.
+    - on a `target-cpu` without SSE4.1 (plain x86-64), which has no
+      rounding instruction, `math.roundeven` (every quantization to int8)
+      and `math.floor` (resizing) on f32 become exact arithmetic:
+      `copysign((|x| + 2^23) - 2^23, x)` for |x| < 2^23, `x` otherwise
+      (adding 2^23 leaves no fraction bits; the FPU rounds half to even),
+      and the floor from that. Same results, and the loops vectorize
+      instead of calling libm per element.
   }];
+  let options = [
+    Option<"targetCpu", "target-cpu", "std::string", "\"x86-64\"",
+           "CPU the code is for (LLVM name or 'native')">,
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",

@@ -176,11 +176,16 @@ struct SessionOptions {
   /// Threads sharing the rows of every kernel and loop nest (OpenMP, from
   /// libomp). 1: sequential code that needs no OpenMP runtime.
   unsigned threads = 1;
+  /// LLVM optimization level (0-3). Results do not depend on it (no fast-
+  /// math anywhere); below 3 the module compiles faster and runs slower,
+  /// which suits tools that compile many variants for a few frames each.
+  unsigned optLevel = 3;
 };
 
 /// For programs that step models frame after frame: makes the C library
-/// keep large freed blocks (up to 256 MiB) for reuse. The step functions
-/// allocate their intermediate tensors per step; by default glibc returns
+/// keep large freed blocks (up to 256 MiB) for reuse. Stateless models
+/// (the float and plain int8 references) allocate their intermediate
+/// tensors per step (stateful ones keep them in the stream state); by default glibc returns
 /// blocks above 128 KiB to the kernel on free, and every frame then pays
 /// for page faults on fresh memory. Process-wide; call once, early.
 void reuseLargeAllocations();

@@ -27,10 +27,12 @@ def passed(message):
     print("PASS " + message, flush=True)
 
 
-def main(test):
-    """Runs test(tools) and turns a failed check into exit code 1."""
+def main(*tests):
+    """Runs each test(tools) and turns a failed check into exit code 1."""
     try:
-        test(Tools.from_argv())
+        tools = Tools.from_argv()
+        for test in tests:
+            test(tools)
     except CheckFailed as error:
         print(f"FAIL {os.path.basename(sys.argv[0])}: {error}", file=sys.stderr)
         sys.exit(1)
@@ -138,7 +140,8 @@ def save_frames(tools, frames, name):
 
 
 def resq_run(tools, model, frames_path, name, results=1, stats=False,
-             streams=None, dump_state=False, keyframe_at=None, step_threads=None):
+             streams=None, dump_state=False, keyframe_at=None, step_threads=None,
+             target_cpu=None):
     """Runs resq-run; returns dict(outputs=[arrays], stats=[dicts] or None,
     state_dir=path or None)."""
     prefix = tools.path(name + ".out")
@@ -156,6 +159,8 @@ def resq_run(tools, model, frames_path, name, results=1, stats=False,
         args += ["--keyframe-at", ",".join(str(f) for f in keyframe_at)]
     if step_threads is not None:
         args += ["--step-threads", str(step_threads)]
+    if target_cpu is not None:
+        args += ["--target-cpu", target_cpu]
     run_tool(args, "resq-run")
     outputs = []
     for i in range(results):
