@@ -636,8 +636,12 @@ int main(int argc, char **argv) {
     if ((*session)->isStateful())
       row.keyframes = keyframes;
     size_t stateBytes = (*session)->isStateful() ? stream->size() : 0;
+    size_t scratchBytes =
+        (*session)->isStateful() ? stream->layout().scratchSize : 0;
     row.note = "stream state " +
-               fixed(double(stateBytes) / (1 << 20), 1) + " MiB, " +
+               fixed(double(stateBytes) / (1 << 20), 1) + " MiB (" +
+               fixed(double(scratchBytes) / (1 << 20), 1) +
+               " MiB of it the step's scratch), " +
                fixed(double(stateBytes) / double(activationBytes), 2) +
                "x the float model's activations";
     progress(row);

@@ -276,6 +276,12 @@ llvm::Expected<StreamLayout> readStreamLayout(mlir::ModuleOp module) {
     return makeError(where + ": size " + llvm::Twine(layout.size) +
                      " is smaller than the " + llvm::Twine(kStreamHeaderBytes) +
                      "-byte header");
+  if (auto scratch =
+          llvm::dyn_cast_or_null<mlir::IntegerAttr>(dict.get("scratch_size")))
+    layout.scratchSize = scratch.getInt();
+  if (layout.scratchSize < 0 || layout.scratchSize > layout.size)
+    return makeError(where + ": scratch_size " +
+                     llvm::Twine(layout.scratchSize) + " outside the state");
   auto layers = llvm::dyn_cast_or_null<mlir::ArrayAttr>(dict.get("layers"));
   if (!layers)
     return makeError(where + ": missing list 'layers'");

@@ -66,6 +66,8 @@ struct LayerLayout {
 struct StreamLayout {
   /// Bytes per stream.
   int64_t size = 0;
+  /// Of these, the step's intermediate buffers (resq-plan-scratch).
+  int64_t scratchSize = 0;
   std::vector<LayerLayout> layers;
 };
 
