@@ -639,11 +639,11 @@ int main(int argc, char **argv) {
     size_t scratchBytes =
         (*session)->isStateful() ? stream->layout().scratchSize : 0;
     row.note = "stream state " +
-               fixed(double(stateBytes) / (1 << 20), 1) + " MiB (" +
-               fixed(double(scratchBytes) / (1 << 20), 1) +
-               " MiB of it the step's scratch), " +
+               fixed(double(stateBytes) / (1 << 20), 1) + " MiB, " +
                fixed(double(stateBytes) / double(activationBytes), 2) +
-               "x the float model's activations";
+               "x the float model's activations; " +
+               fixed(double(scratchBytes) / (1 << 20), 1) +
+               " MiB scratch per step";
     progress(row);
     rows.push_back(std::move(row));
    }

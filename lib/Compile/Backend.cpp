@@ -5,7 +5,7 @@
 //     that several models link into one program;
 //  2. helpers: NAME_stream_create / NAME_stream_destroy (aligned_alloc and
 //     free), and memrefCopy when the lowering calls it;
-//  3. O3 with the target machine (the loop and SLP vectorizers need the
+//  3. O2 (or --opt-level) with the target machine (the loop and SLP vectorizers need the
 //     target's vector ISA; this is what turns i8 dot products into VNNI);
 //  4. code generation into an ELF object.
 //
@@ -189,7 +189,11 @@ void internalize(Module &module, StringRef name, const StringSet<> &api) {
     rename(a);
 }
 
-void optimizeO3(Module &module, TargetMachine &tm) {
+void optimize(Module &module, TargetMachine &tm, unsigned optLevel) {
+  OptimizationLevel level = optLevel >= 3   ? OptimizationLevel::O3
+                            : optLevel == 2 ? OptimizationLevel::O2
+                            : optLevel == 1 ? OptimizationLevel::O1
+                                            : OptimizationLevel::O0;
   LoopAnalysisManager lam;
   FunctionAnalysisManager fam;
   CGSCCAnalysisManager cgam;
@@ -206,7 +210,7 @@ void optimizeO3(Module &module, TargetMachine &tm) {
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
   ModulePassManager mpm =
-      pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3);
+      pb.buildPerModuleDefaultPipeline(level);
   mpm.run(module, mam);
 }
 
@@ -277,9 +281,9 @@ resq::compile::detail::runBackend(Module &module,
     module.print(os, nullptr);
   }
 
-  // 3. O3.
+  // 3. The optimization pipeline (O2 by default).
   auto start = std::chrono::steady_clock::now();
-  optimizeO3(module, *tm);
+  optimize(module, *tm, options.optLevel);
   result.optimizeSeconds = secondsSince(start);
 
   for (Function &f : module.functions())

@@ -1,7 +1,7 @@
 //===- Backend.h - LLVM IR to an object file (private) ----------*- C++ -*-===//
 //
 // The LLVM half of resq-compile: symbol renaming, the helpers generated
-// into the object, O3 with the target machine, and code generation. Free of
+// into the object, optimization with the target machine, and code generation. Free of
 // MLIR: Compile.cpp hands over an llvm::Module.
 //
 //===----------------------------------------------------------------------===//
@@ -42,8 +42,11 @@ struct BackendOptions {
   /// Generate NAME_stream_create / NAME_stream_destroy for this state size
   /// (0: stateless, no stream helpers).
   int64_t stateSize = 0;
-  /// Also print the optimized module, and the module given to O3.
+  /// Also print the optimized module, and the module given to the
+  /// optimization pipeline.
   bool printIR = false, printUnoptimizedIR = false;
+  /// LLVM's optimization pipeline: O0 to O3.
+  unsigned optLevel = 2;
 };
 
 struct BackendResult {
@@ -57,7 +60,7 @@ struct BackendResult {
 };
 
 /// Renames and internalizes the module's symbols (only the API stays
-/// external), adds the helpers, optimizes at O3 and emits an x86-64 ELF
+/// external), adds the helpers, optimizes (options.optLevel) and emits an x86-64 ELF
 /// object.
 llvm::Expected<BackendResult> runBackend(llvm::Module &module,
                                          const BackendOptions &options);

@@ -148,7 +148,10 @@ void HeaderWriter::banner() {
   os << " *   stream state:  ";
   if (m.stateful)
     os << m.stateSize << " bytes, " << m.layers.size() << " residualized layer"
-       << (m.layers.size() == 1 ? "" : "s") << "\n";
+       << (m.layers.size() == 1 ? "" : "s") << "\n"
+       << " *   per step:      one " << m.scratchSize
+       << "-byte scratch allocation (malloc/free) for the intermediate "
+          "tensors\n";
   else
     os << "none (stateless: a plain graph)\n";
   os << " *\n"

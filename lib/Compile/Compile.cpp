@@ -161,6 +161,9 @@ llvm::Error readStreamLayout(mlir::ModuleOp module, ModelInterface &model) {
     return makeError(llvm::Twine(kStreamLayoutAttr) +
                      ": missing 'size' or 'layers'");
   model.stateSize = size.getInt();
+  if (auto scratch =
+          llvm::dyn_cast_or_null<mlir::IntegerAttr>(dict.get("scratch_size")))
+    model.scratchSize = scratch.getInt();
   if (model.stateSize < kHeaderBytes)
     return makeError(llvm::Twine(kStreamLayoutAttr) + ": size " +
                      llvm::Twine(model.stateSize) +
@@ -466,7 +469,7 @@ resq::compile::compileModel(const CompileOptions &options) {
                      llvm::Twine(model.outputs.size()) +
                      " output*) after lowering");
 
-  // 4. LLVM IR, O3, object code.
+  // 4. LLVM IR, optimization, object code.
   phase = Clock::now();
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
@@ -483,6 +486,7 @@ resq::compile::compileModel(const CompileOptions &options) {
   backend.stateSize = model.stateful ? model.stateSize : 0;
   backend.printIR = options.emitLLVM;
   backend.printUnoptimizedIR = options.emitUnoptimizedLLVM;
+  backend.optLevel = options.optLevel;
   auto compiled = detail::runBackend(*llvmModule, backend);
   if (!compiled)
     return compiled.takeError();

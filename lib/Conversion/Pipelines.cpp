@@ -30,7 +30,7 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
       "one-shot-bufferize{bufferize-function-boundaries"
       "  function-boundary-type-conversion=identity-layout-map},"
       "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},"
-      // A step's intermediate buffers live in the stream state.
+      // One allocation per step for its intermediate buffers.
       "resq-plan-scratch,"
       "buffer-deallocation-pipeline,"
       "resq-lower-intrinsics";

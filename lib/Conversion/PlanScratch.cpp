@@ -1,9 +1,9 @@
-//===- PlanScratch.cpp - intermediate buffers inside the stream state -----===//
+//===- PlanScratch.cpp - one allocation per step --------------------------===//
 //
 // A step function runs once per frame and allocates the same intermediate
-// buffers every time. Placing them at fixed offsets of the stream state
-// (planned once, at compile time, from their live ranges) removes the
-// allocator from the frame loop and keeps the memory warm.
+// buffers every time. Placing them at fixed offsets of one scratch block
+// (planned once, at compile time, from their live ranges) leaves one
+// allocation per step instead of dozens.
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,19 +55,29 @@ struct PlanScratchPass
     : public resq::impl::ResQPlanScratchBase<PlanScratchPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto layout = module->getAttrOfType<DictionaryAttr>(resq::kStreamLayoutAttr);
-    if (!layout)
-      return; // No stream: nothing persists between steps to put it in.
-    func::FuncOp step;
-    for (auto func : module.getOps<func::FuncOp>())
-      if (!func.isExternal() && func.getNumArguments() > 0 &&
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func.isExternal() || !func.getBody().hasOneBlock())
+        continue;
+      int64_t scratchSize = planFunction(func);
+      // Runners and generated headers report it beside the stream state.
+      auto layout =
+          module->getAttrOfType<DictionaryAttr>(resq::kStreamLayoutAttr);
+      if (layout && scratchSize > 0 && func.getNumArguments() > 0 &&
           resq::isLoweredStateArgument(module,
-                                       func.getArgument(0).getType()))
-        step = func;
-    auto sizeAttr = dyn_cast_or_null<IntegerAttr>(layout.get("size"));
-    if (!step || !sizeAttr || !step.getBody().hasOneBlock())
-      return;
-    Block &body = step.getBody().front();
+                                       func.getArgument(0).getType())) {
+        NamedAttrList entries(layout);
+        entries.set("scratch_size",
+                    Builder(&getContext()).getI64IntegerAttr(scratchSize));
+        module->setAttr(resq::kStreamLayoutAttr,
+                        entries.getDictionary(&getContext()));
+      }
+    }
+  }
+
+  /// Replaces the function's placeable allocations by views into one
+  /// scratch allocation; returns its size (0: nothing placed).
+  int64_t planFunction(func::FuncOp func) {
+    Block &body = func.getBody().front();
 
     // Program order of the top-level ops; a use inside a loop counts at the
     // loop.
@@ -80,7 +90,7 @@ struct PlanScratchPass
       return top ? position.lookup(top) : index; // elsewhere: keep to the end
     };
 
-    BufferViewFlowAnalysis aliases(step);
+    BufferViewFlowAnalysis aliases(func);
     SmallVector<Buffer> buffers;
     for (Operation &op : body) {
       auto alloc = dyn_cast<memref::AllocOp>(&op);
@@ -104,8 +114,8 @@ struct PlanScratchPass
       if (!escapes)
         buffers.push_back(buffer);
     }
-    if (buffers.empty())
-      return;
+    if (buffers.size() < 2)
+      return 0; // One allocation already.
 
     // Larger buffers first, each at the lowest offset that no buffer with
     // an overlapping live range occupies.
@@ -136,32 +146,24 @@ struct PlanScratchPass
       placed.push_back(b);
     }
 
-    // The state grows by the scratch region.
-    int64_t scratch = roundUp(sizeAttr.getInt(), kAlign);
-    int64_t size = scratch + scratchSize;
-    Value state = step.getArgument(0);
-    auto stateType = MemRefType::get({size}, IntegerType::get(&getContext(), 8));
-    state.setType(stateType);
-    SmallVector<Type> inputs(body.getArgumentTypes());
-    step.setType(FunctionType::get(&getContext(), inputs,
-                                   step.getResultTypes()));
+    // One allocation at the top of the function; buffer deallocation frees
+    // it at the end.
+    OpBuilder top(&body, body.begin());
+    auto scratchType =
+        MemRefType::get({scratchSize}, IntegerType::get(&getContext(), 8));
+    Value scratch = memref::AllocOp::create(top, func.getLoc(), scratchType,
+                                            top.getI64IntegerAttr(kAlign));
     for (Buffer &b : buffers) {
       OpBuilder builder(b.alloc);
       Value offset = arith::ConstantIndexOp::create(builder, b.alloc.getLoc(),
-                                                    scratch + b.offset);
+                                                    b.offset);
       Value view = memref::ViewOp::create(builder, b.alloc.getLoc(),
-                                          b.alloc.getType(), state, offset,
+                                          b.alloc.getType(), scratch, offset,
                                           ValueRange{});
       b.alloc.replaceAllUsesWith(view);
       b.alloc.erase();
     }
-    NamedAttrList entries(layout);
-    Builder builder(&getContext());
-    entries.set("size", builder.getI64IntegerAttr(size));
-    entries.set("scratch", builder.getI64IntegerAttr(scratch));
-    entries.set("scratch_size", builder.getI64IntegerAttr(scratchSize));
-    module->setAttr(resq::kStreamLayoutAttr,
-                    entries.getDictionary(&getContext()));
+    return scratchSize;
   }
 };
 

@@ -68,6 +68,8 @@ struct ModelInterface {
   bool stateful = false;
   /// Bytes of one stream state (0 for stateless modules).
   int64_t stateSize = 0;
+  /// Bytes of the one scratch block a step allocates (resq-plan-scratch).
+  int64_t scratchSize = 0;
   std::vector<TensorInfo> inputs, outputs;
   std::vector<LayerInfo> layers;
   /// Provenance, recorded in the header: the model file and the options.
@@ -112,6 +114,8 @@ struct CompileOptions {
   std::optional<std::string> residualize, dynamicBits;
   /// Also write the optimized LLVM IR to NAME.ll.
   bool emitLLVM = false;
+  /// LLVM's optimization pipeline, O0 to O3 (see resq-compile --help).
+  unsigned optLevel = 2;
   /// Also write the LLVM IR given to O3 to NAME.unoptimized.ll (for
   /// working on the optimization pipeline).
   bool emitUnoptimizedLLVM = false;

@@ -128,21 +128,27 @@ def ResQInlineAllocaScopes
 }
 
 def ResQPlanScratch : Pass<"resq-plan-scratch", "::mlir::ModuleOp"> {
-  let summary = "Place the step function's intermediate buffers in the "
-                "stream state";
+  let summary = "Place a function's intermediate buffers in one scratch "
+                "allocation";
   let description = [{
     Runs after bufferization, before buffer deallocation. Every
-    `memref.alloc` of static shape at the top level of the step function
-    (the intermediate tensors of one frame) becomes a `memref.view` into a
-    scratch region appended to the stream state, so a step allocates
-    nothing: no `malloc`/`free` per frame, no page faults on fresh memory,
-    and the same addresses, warm in the caches, frame after frame. Buffers
-    whose live ranges (from the allocation to the last use of any alias, in
-    program order) overlap get disjoint bytes; the others share them,
-    larger buffers placed first, each at the lowest 64-byte aligned offset
-    that fits. The scratch region's offset and size are added to
-    `resq.stream_layout` (`scratch`, `scratch_size`) and the state grows by
-    it. Modules without a stream state are left alone.
+    `memref.alloc` of static shape at the top level of a function (the
+    intermediate tensors of one step) becomes a `memref.view` into one
+    scratch `memref.alloc` at the start of the function: a step makes one
+    allocation instead of dozens. Buffers whose live ranges (from the
+    allocation to the last use of any alias, in program order) overlap get
+    disjoint bytes; the others share them, larger buffers placed first, each
+    at the lowest 64-byte aligned offset that fits.
+
+    Many allocations per step made every frame pay `malloc`/`free` and, for
+    blocks above glibc's mmap threshold, page faults on fresh memory; one
+    block of the same size every step is what glibc's allocator keeps for
+    reuse. The scratch stays a separate allocation rather than a region of
+    the stream state: LLVM then knows it does not alias the state, and keeps
+    the glue's loops vectorized without runtime overlap checks.
+
+    A step function's scratch size is recorded in `resq.stream_layout`
+    (`scratch_size`) for runners and generated headers to report.
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];

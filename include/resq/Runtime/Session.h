@@ -66,7 +66,8 @@ struct LayerLayout {
 struct StreamLayout {
   /// Bytes per stream.
   int64_t size = 0;
-  /// Of these, the step's intermediate buffers (resq-plan-scratch).
+  /// Bytes of the one scratch block each step allocates for its
+  /// intermediate tensors (resq-plan-scratch); not part of the state.
   int64_t scratchSize = 0;
   std::vector<LayerLayout> layers;
 };
@@ -186,10 +187,11 @@ struct SessionOptions {
 
 /// For programs that step models frame after frame: makes the C library
 /// keep large freed blocks (up to 256 MiB) for reuse. Stateless models
-/// (the float and plain int8 references) allocate their intermediate
-/// tensors per step (stateful ones keep them in the stream state); by default glibc returns
-/// blocks above 128 KiB to the kernel on free, and every frame then pays
-/// for page faults on fresh memory. Process-wide; call once, early.
+/// and stateful models alike allocate one scratch block per step for their
+/// intermediate tensors; glibc returns blocks above its mmap threshold
+/// (128 KiB, raised as such blocks are freed, at most to 32 MiB) to the
+/// kernel on free, and a frame then pays for page faults on fresh memory.
+/// Process-wide; call once, early.
 void reuseLargeAllocations();
 
 /// One compiled module.
