@@ -279,9 +279,9 @@ llvm::Expected<StreamLayout> readStreamLayout(mlir::ModuleOp module) {
   if (auto scratch =
           llvm::dyn_cast_or_null<mlir::IntegerAttr>(dict.get("scratch_size")))
     layout.scratchSize = scratch.getInt();
-  if (layout.scratchSize < 0 || layout.scratchSize > layout.size)
-    return makeError(where + ": scratch_size " +
-                     llvm::Twine(layout.scratchSize) + " outside the state");
+  if (layout.scratchSize < 0)
+    return makeError(where + ": negative scratch_size " +
+                     llvm::Twine(layout.scratchSize));
   auto layers = llvm::dyn_cast_or_null<mlir::ArrayAttr>(dict.get("layers"));
   if (!layers)
     return makeError(where + ": missing list 'layers'");
