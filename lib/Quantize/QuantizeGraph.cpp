@@ -46,6 +46,16 @@ int64_t channelOf(Operation *op, ArrayRef<int64_t> w, int64_t index) {
   return index / (w[1] * w[2] * w[3]);
 }
 
+/// Which input channel a weight element reads (conv2d and depthwise), or
+/// -1 when the op has no per-channel correspondence handled here.
+int64_t inputChannelOf(Operation *op, ArrayRef<int64_t> w, int64_t index) {
+  if (isa<tosa::DepthwiseConv2DOp>(op))
+    return (index / w[3]) % w[2]; // KH, KW, C, M
+  if (isa<tosa::Conv2DOp>(op))
+    return index % w[3]; // OHWI
+  return -1;
+}
+
 Value constTensor(OpBuilder &b, Location loc, RankedTensorType type,
                   DenseElementsAttr values) {
   return tosa::ConstOp::create(b, loc, type, values);
@@ -191,6 +201,20 @@ LogicalResult resq::quantizeFloatLayers(ModuleOp module, StringRef entry,
       double q = std::nearbyint(w[i] / wScale[channelOf(op, wShape, i)]);
       wq[i] = static_cast<int8_t>(std::clamp(q, -127.0, 127.0));
     }
+    // Bias correction: the rounded weights shift each output's mean by
+    // sum (W_q - W) * E[x] over its taps.
+    std::vector<double> meanShift(channels, 0.0);
+    if (layer.inputIndex < options.inputChannelMeans.size()) {
+      const std::vector<double> &mean =
+          options.inputChannelMeans[layer.inputIndex];
+      for (int64_t i = 0; i < (int64_t)w.size(); ++i) {
+        int64_t ic = inputChannelOf(op, wShape, i);
+        if (ic < 0 || ic >= (int64_t)mean.size())
+          continue;
+        int64_t c = channelOf(op, wShape, i);
+        meanShift[c] += (wq[i] * wScale[c] - double(w[i])) * mean[ic];
+      }
+    }
     entry.minWeightScale = *std::min_element(wScale.begin(), wScale.end());
     entry.maxWeightScale = *std::max_element(wScale.begin(), wScale.end());
 
@@ -247,7 +271,8 @@ LogicalResult resq::quantizeFloatLayers(ModuleOp module, StringRef entry,
       SmallVector<float> bf(biasAttr.getValues<float>());
       SmallVector<int32_t> bq(channels);
       for (int64_t c = 0; c < channels; ++c) {
-        double v = (bf.size() == 1 ? bf[0] : bf[c]) / (in.scale * wScale[c]);
+        double v = ((bf.size() == 1 ? bf[0] : bf[c]) - meanShift[c]) /
+                   (in.scale * wScale[c]);
         bq[c] = static_cast<int32_t>(std::clamp(std::nearbyint(v), -2147483648.0,
                                                 2147483647.0));
       }

@@ -97,6 +97,12 @@ static cl::opt<double> keepFloatAbove(
     cl::desc("With --sensitivity: leave in float every layer whose error "
              "alone exceeds this (0: none)"),
     cl::init(0.0), cl::cat(category));
+static cl::opt<bool> biasCorrection(
+    "bias-correction",
+    cl::desc("Fold the mean shift the rounded weights cause into each "
+             "layer's bias, from the per-channel means of its input over "
+             "the calibration frames (default on)"),
+    cl::init(true), cl::cat(category));
 static cl::list<std::string> errorOutputs(
     "error-outputs", cl::CommaSeparated,
     cl::desc("Results (by name) the output error is measured on, for "
@@ -314,7 +320,8 @@ int main(int argc, char **argv) {
       "resq-quantize: calibrate a float TOSA model to standard int8\n\n"
       "Runs the float model over the calibration frames, chooses every\n"
       "linear layer's input range (--method), quantizes weights per output\n"
-      "channel (symmetric int8) and biases to int32, and rewrites conv2d,\n"
+      "channel (symmetric int8) and biases to int32 (corrected for the\n"
+      "mean shift of the rounded weights), and rewrites conv2d,\n"
       "depthwise_conv2d, transpose_conv2d and matmul to int8. The model keeps\n"
       "its float inputs and outputs: each int8 layer quantizes its input and\n"
       "dequantizes its accumulator, everything else stays as it was.\n"
@@ -426,6 +433,9 @@ int main(int argc, char **argv) {
   }
   size_t firstObserved = session.outputs().size() - numInputs;
   std::vector<Histogram> histograms(numInputs);
+  // Per input and channel (the last dimension): sums for the means.
+  std::vector<std::vector<double>> channelSums(numInputs);
+  std::vector<int64_t> channelCounts(numInputs, 0);
   runtime::AlignedBuffer frame(in.byteSize());
   for (int pass = 0; pass < 2; ++pass) {
     const char *what = pass == 0 ? "ranges    " : "histograms";
@@ -438,9 +448,14 @@ int main(int argc, char **argv) {
         const runtime::TensorSpec &spec = session.outputs()[firstObserved + i];
         auto *values = reinterpret_cast<const float *>(
             outputs[firstObserved + i].data());
-        if (pass == 0)
+        if (pass == 0) {
           histograms[i].observe(values, spec.numElements());
-        else
+          int64_t channels = spec.shape.empty() ? 1 : spec.shape.back();
+          channelSums[i].resize(channels, 0.0);
+          for (int64_t k = 0; k < spec.numElements(); ++k)
+            channelSums[i][k % channels] += values[k];
+          channelCounts[i] += spec.numElements() / std::max<int64_t>(channels, 1);
+        } else
           histograms[i].add(values, spec.numElements());
       }
       progress(what, f + 1, count);
@@ -452,6 +467,13 @@ int main(int argc, char **argv) {
     params.push_back(h.choose(rangeMethod, percentile));
   QuantizeOptions options;
   options.floatLayers.assign(floatLayers.begin(), floatLayers.end());
+  if (biasCorrection) {
+    options.inputChannelMeans.resize(numInputs);
+    for (unsigned i = 0; i < numInputs; ++i)
+      for (double sum : channelSums[i])
+        options.inputChannelMeans[i].push_back(
+            sum / std::max<int64_t>(channelCounts[i], 1));
+  }
 
   // The float model's outputs: what int8 and ResQ are measured against.
   std::optional<RunResult> floatOutputs;
@@ -528,6 +550,7 @@ int main(int argc, char **argv) {
   }
   llvm::errs() << "resq-quantize: " << report.size() << " layers, "
                << count << " calibration frames, " << method << " ranges, "
+               << (biasCorrection ? "bias correction, " : "")
                << llvm::format("%.1f", seconds) << " s\n";
 
   // Residual steps: per layer in proportion to the spread of its input

@@ -58,6 +58,11 @@ struct LayerQuantization {
 struct QuantizeOptions {
   /// Layers (by name) left in float.
   std::vector<std::string> floatLayers;
+  /// Per distinct layer input (FloatLayer::inputIndex), the mean of each
+  /// channel (the last dimension) over the calibration frames. When given,
+  /// biases absorb the mean shift the rounded weights cause: for output
+  /// channel o, sum over its taps of (W_q - W) * E[x] (bias correction).
+  std::vector<std::vector<double>> inputChannelMeans;
 };
 
 /// Rewrites every float linear layer of `entry` into an int8 layer with the
