@@ -450,11 +450,15 @@ int main(int argc, char **argv) {
             outputs[firstObserved + i].data());
         if (pass == 0) {
           histograms[i].observe(values, spec.numElements());
-          int64_t channels = spec.shape.empty() ? 1 : spec.shape.back();
-          channelSums[i].resize(channels, 0.0);
-          for (int64_t k = 0; k < spec.numElements(); ++k)
-            channelSums[i][k % channels] += values[k];
-          channelCounts[i] += spec.numElements() / std::max<int64_t>(channels, 1);
+          int64_t channels =
+              std::max<int64_t>(spec.shape.empty() ? 1 : spec.shape.back(), 1);
+          int64_t positions = spec.numElements() / channels;
+          std::vector<double> &sums = channelSums[i];
+          sums.resize(channels, 0.0);
+          for (int64_t p = 0; p < positions; ++p)
+            for (int64_t c = 0; c < channels; ++c)
+              sums[c] += values[p * channels + c];
+          channelCounts[i] += positions;
         } else
           histograms[i].add(values, spec.numElements());
       }

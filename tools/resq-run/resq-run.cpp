@@ -433,8 +433,6 @@ int videoMain(int argc, char **argv) {
   options.poseFlag = *flag;
   if (numThreads == 0)
     return fail("--threads must be at least 1");
-  if (stepThreads == 0)
-    return fail("--step-threads must be at least 1");
   options.threads = numThreads;
   options.saveInputs = saveInputs;
   options.session.entry = entryName;
@@ -462,6 +460,8 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions({&runCategory, &videoCategory});
   cl::ParseCommandLineOptions(argc, argv, kOverview);
   resq::runtime::reuseLargeAllocations();
+  if (stepThreads == 0)
+    return fail("--step-threads must be at least 1");
 
   if (!videoPath.empty())
     return videoMain(argc, argv);
@@ -496,8 +496,6 @@ int main(int argc, char **argv) {
     inputs.push_back(std::move(*array));
   }
 
-  if (stepThreads == 0)
-    return fail("--step-threads must be at least 1");
   SessionOptions options;
   options.entry = entryName;
   options.targetCpu = targetCpu;

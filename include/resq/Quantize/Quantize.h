@@ -60,8 +60,10 @@ struct QuantizeOptions {
   std::vector<std::string> floatLayers;
   /// Per distinct layer input (FloatLayer::inputIndex), the mean of each
   /// channel (the last dimension) over the calibration frames. When given,
-  /// biases absorb the mean shift the rounded weights cause: for output
-  /// channel o, sum over its taps of (W_q - W) * E[x] (bias correction).
+  /// conv2d and depthwise_conv2d biases absorb the mean shift the rounded
+  /// weights cause: for output channel o, sum over its taps of
+  /// (W_q - W) * E[x] (bias correction). Padding taps are counted as if
+  /// they read the mean too.
   std::vector<std::vector<double>> inputChannelMeans;
 };
 
