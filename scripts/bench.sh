@@ -43,6 +43,7 @@ for MODEL in "${MODELS[@]}"; do
     --resq int8="$OUT/model.keyframes.mlir" \
     --resq static="$OUT/model.static.mlir" \
     --resq dynamic="$OUT/model.dynamic.mlir" \
+    --resq dynamic-residual-only="$OUT/model.residual-only.mlir" \
     --report "$ROOT/out/bench/$MODEL"
   echo
   echo "== kernels: every linear layer shape of $MODEL against the VNNI peak"

@@ -7,7 +7,8 @@
 #   model.keyframes.mlir  the int8 graph as a ResQ step with a keyframe every
 #                         frame: standard int8 through resq's kernels
 #   model.static.mlir     ResQ static (8 bits)
-#   model.dynamic.mlir    ResQ dynamic (bits 0,2..8 per pixel)
+#   model.dynamic.mlir    ResQ dynamic (bits 0,2..8 per pixel, dense above 50% changed)
+#   model.residual-only.mlir  the same without the dense rule
 #
 #   scripts/prepare-model.sh --model selfie|pose --clip vtest|webcam
 #                            --build DIR --out DIR
@@ -70,13 +71,17 @@ else
   echo "(reusing $OUT/model.int8.mlir; delete it to calibrate again)"
 fi
 
-step "3. residualize: ResQ static (8 bits) and ResQ dynamic (bits 0,2..8 per pixel)"
+# Dynamic: bit-widths 0,2..8 per pixel; a layer where more than half the
+# pixels changed runs the rest of the frame dense (dense-above, exact int8).
+step "3. residualize: ResQ static (8 bits) and ResQ dynamic (bits 0,2..8 per pixel, dense above 50% changed)"
 "$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="keyframe-interval=1" \
   -o "$OUT/model.keyframes.mlir"
 "$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
   -o "$OUT/model.static.mlir"
 "$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
-  --resq-dynamic-bits="bit-set=0,2,3,4,5,6,7,8 block=1" -o "$OUT/model.dynamic.mlir"
+  --resq-dynamic-bits="bit-set=0,2,3,4,5,6,7,8 block=1 dense-above=0.5" -o "$OUT/model.dynamic.mlir"
+"$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
+  --resq-dynamic-bits="bit-set=0,2,3,4,5,6,7,8 block=1" -o "$OUT/model.residual-only.mlir"
 echo "steps per layer (from calibration):" \
   "$(grep -o 'residual <step = [0-9]*' "$OUT/model.dynamic.mlir" |
      grep -o '[0-9]*$' | sort -n | uniq -c | awk '{printf "%s x %s, ", $1, $2}')"

@@ -71,6 +71,7 @@ enum HeaderSlot : int64_t {
   kSinceKey = 1,   // frames since the last keyframe
   kIsKey = 2,      // the current frame is a keyframe
   kForceKey = 3,   // the caller asks for a keyframe (reset)
+  kDenseRest = 4,  // this frame's remaining layers run dense (keyframe path)
   kHeaderSlots = 8
 };
 
@@ -594,6 +595,16 @@ void LayerLowering::emitResidualQuantization(Value key) {
         e.store(e.i64(1), stats, e.idx(kStatSceneCut));
       });
     }
+    // Dense above: where most blocks changed, the rest of the frame runs on
+    // the keyframe path (see ResidualAttr), which is exact int8 and cheaper.
+    if (residual.isDynamic() && residual.getDenseAboveFraction() < 1.0) {
+      int64_t total = g.n * st.numBlocks();
+      int64_t threshold = static_cast<int64_t>(
+          residual.getDenseAboveFraction() * total);
+      Value active = e.sub(e.i64(total), e.load(stats, e.idx(kStatHist)));
+      e.ifThen(e.cmp(P::sgt, active, e.i64(threshold)),
+               [&] { e.store(e.i64(1), header, e.idx(kDenseRest)); });
+    }
   });
 }
 
@@ -1047,7 +1058,9 @@ LogicalResult LayerLowering::lower() {
   e.store(e.i64(g.n * st.numBlocks()), stats, e.idx(kStatBlocks));
 
   auto isKey = [&]() {
-    return e.cmp(arith::CmpIPredicate::ne, e.load(header, e.idx(kIsKey)),
+    return e.cmp(arith::CmpIPredicate::ne,
+                 e.orI(e.load(header, e.idx(kIsKey)),
+                       e.load(header, e.idx(kDenseRest))),
                  e.i64(0));
   };
   emitResidualQuantization(isKey());
@@ -1103,6 +1116,7 @@ void lowerBeginFrame(ImplicitLocOpBuilder &b, BeginFrameOp op, Value stream) {
   e.store(arith::ExtUIOp::create(b, b.getI64Type(), key), header,
           e.idx(kIsKey));
   e.store(e.i64(0), header, e.idx(kForceKey));
+  e.store(e.i64(0), header, e.idx(kDenseRest));
   e.store(e.add(frames, e.i64(1)), header, e.idx(kFrames));
 }
 

@@ -40,15 +40,20 @@ struct DynamicBitsPass
       diag << "resq-dynamic-bits: ";
       return diag;
     };
-    if (!(sceneCut > 0.0 && sceneCut <= 1.0)) {
-      std::string value;
-      llvm::raw_string_ostream os(value);
-      os << llvm::format("%g", static_cast<double>(sceneCut));
-      module.emitError() << "resq-dynamic-bits: scene_cut must be in (0, 1], "
-                            "got "
-                         << value;
+    // Fractions in (0, 1]; the message names the option as written.
+    auto checkFraction = [&](llvm::StringRef name, double value) {
+      if (value > 0.0 && value <= 1.0)
+        return true;
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << llvm::format("%g", value);
+      module.emitError() << "resq-dynamic-bits: " << name
+                         << " must be in (0, 1], got " << text;
+      return false;
+    };
+    if (!checkFraction("scene_cut", sceneCut) ||
+        !checkFraction("dense-above", denseAbove))
       return signalPassFailure();
-    }
     if (sceneCutLayers != "first" && sceneCutLayers != "all") {
       module.emitError() << "resq-dynamic-bits: scene-cut-layers must be "
                             "'first' or 'all', got '"
@@ -69,9 +74,14 @@ struct DynamicBitsPass
       bool applies = blocks >= sceneCutMinBlocks &&
                      (sceneCutLayers == "all" || firstLayer);
       double layerSceneCut = applies ? sceneCut : 1.0;
+      // A handful of blocks says as little about how much changed as it
+      // does about the scene: the same minimum applies.
+      double layerDenseAbove =
+          blocks >= sceneCutMinBlocks ? static_cast<double>(denseAbove) : 1.0;
       ResidualAttr attr = ResidualAttr::getChecked(
-          emitOptionError, op->getContext(), old.getStep(), ArrayRef<int64_t>(widths), static_cast<int64_t>(block),
-          llvm::APFloat(layerSceneCut));
+          emitOptionError, op->getContext(), old.getStep(),
+          ArrayRef<int64_t>(widths), static_cast<int64_t>(block),
+          llvm::APFloat(layerSceneCut), llvm::APFloat(layerDenseAbove));
       if (!attr)
         return WalkResult::interrupt();
       setResidual(op, attr);

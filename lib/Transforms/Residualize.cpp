@@ -309,7 +309,8 @@ void ResidualizePass::runOnOperation() {
     }
     ResidualAttr residual = ResidualAttr::getChecked(
         emitLayerError, ctx, layerStep, ArrayRef<int64_t>{layerBitWidth},
-        /*block=*/int64_t(1), /*scene_cut=*/llvm::APFloat(1.0));
+        /*block=*/int64_t(1), /*scene_cut=*/llvm::APFloat(1.0),
+        /*dense_above=*/llvm::APFloat(1.0));
     if (!residual)
       return signalPassFailure();
     Operation *replacement = rewriteLinearOp(

@@ -7,6 +7,9 @@
 // RUN: not resq-opt %s --resq-dynamic-bits="bit-set=0,1,8" 2>&1 | FileCheck %s --check-prefix=BADBITS
 // RUN: not resq-opt %s --resq-dynamic-bits="block=0" 2>&1 | FileCheck %s --check-prefix=BADBLOCK
 // RUN: not resq-opt %s --resq-dynamic-bits="scene-cut=0" 2>&1 | FileCheck %s --check-prefix=BADCUT
+// RUN: resq-opt %s --resq-dynamic-bits="dense-above=0.5 scene-cut-min-blocks=1" | FileCheck %s --check-prefix=DENSE
+// RUN: resq-opt %s --resq-dynamic-bits="dense-above=0.5 scene-cut-min-blocks=5" | FileCheck %s --check-prefix=DENSEBIG
+// RUN: not resq-opt %s --resq-dynamic-bits="dense-above=1.5" 2>&1 | FileCheck %s --check-prefix=BADDENSE
 // RUN: not resq-opt %t.does-not-exist.mlir 2>&1 | FileCheck %s --check-prefix=MISSING
 
 // Every residualized layer keeps its step and gets the run-time bit set.
@@ -24,6 +27,12 @@
 // BADBITS: error: resq-dynamic-bits: bit-width 1 is not allowed (allowed: 0, 2, 3, ..., 8)
 // BADBLOCK: error: resq-dynamic-bits: block size must be positive, got 0
 // BADCUT: error: resq-dynamic-bits: scene_cut must be in (0, 1], got 0
+// Dense above applies to every layer with enough blocks (not only the first).
+// DENSE: resq.conv2d "a" {{.*}} residual <step = 4, bits = [0, 2, 4, 8], block = 4, scene_cut = 0.5, dense_above = 0.5>
+// DENSE: resq.matmul "b" {{.*}} residual <step = 2, bits = [0, 2, 4, 8], block = 4, dense_above = 0.5>
+// DENSEBIG: resq.conv2d "a" {{.*}} residual <step = 4, bits = [0, 2, 4, 8], block = 4>
+// DENSEBIG: resq.matmul "b" {{.*}} residual <step = 2, bits = [0, 2, 4, 8], block = 4>
+// BADDENSE: error: resq-dynamic-bits: dense-above must be in (0, 1], got 1.5
 // MISSING: cannot open input file
 
 func.func @main(%s: !resq.stream, %x: tensor<1x8x8x4xi8>, %v: tensor<1x4x64xi8>) -> (tensor<1x8x8x8xi32>, tensor<1x4x10xi32>) {

@@ -103,6 +103,11 @@ def ResQ_ResidualAttr : ResQ_Attr<"Residual", "residual"> {
     the largest one when none does (the residual then clamps). A 0-bit block
     is skipped. When more than `scene_cut` of the blocks need the largest
     width, the frame becomes a keyframe from this layer on (`scene_cut = 1.0`
+    disables the rule). When more than `dense_above` of the blocks need a
+    non-zero width, this layer and every later one run the frame on the
+    keyframe path (`R <- X`, `A <- ACC(X)`: dense int8, exact), because dense
+    code is cheaper than residual code where most of the input changed; the
+    frame stays a residual frame for the layers before (`dense_above = 1.0`
     disables the rule).
 
     Examples:
@@ -110,15 +115,18 @@ def ResQ_ResidualAttr : ResQ_Attr<"Residual", "residual"> {
     ```mlir
     #resq.residual<step = 4, bits = [8]>
     #resq.residual<step = 4, bits = [0, 2, 4, 8], block = 4, scene_cut = 0.5>
+    #resq.residual<step = 1, bits = [0, 2, 4, 8], scene_cut = 0.5, dense_above = 0.5>
     ```
   }];
   let parameters = (ins
     "int64_t":$step,
     ArrayRefParameter<"int64_t", "allowed bit-widths">:$bits,
     DefaultValuedParameter<"int64_t", "1">:$block,
-    ResQ_FractionParameter:$scene_cut
+    ResQ_FractionParameter:$scene_cut,
+    ResQ_FractionParameter:$dense_above
   );
-  // Custom: `block` and `scene_cut` are optional, in this order.
+  // Custom: `block`, `scene_cut` and `dense_above` are optional, in this
+  // order.
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
@@ -129,6 +137,10 @@ def ResQ_ResidualAttr : ResQ_Attr<"Residual", "residual"> {
     /// The scene-cut fraction as a double.
     double getSceneCutFraction() const {
       return getSceneCut().convertToDouble();
+    }
+    /// The dense-above fraction as a double.
+    double getDenseAboveFraction() const {
+      return getDenseAbove().convertToDouble();
     }
   }];
 }

@@ -52,7 +52,7 @@ static std::string formatFraction(double value) {
 Attribute ResidualAttr::parse(AsmParser &parser, Type) {
   MLIRContext *ctx = parser.getContext();
   int64_t step = 0, block = 1;
-  double sceneCut = 1.0;
+  double sceneCut = 1.0, denseAbove = 1.0;
   SmallVector<int64_t> bits;
   SMLoc start = parser.getCurrentLocation();
   if (parser.parseLess() || parser.parseKeyword("step") ||
@@ -63,23 +63,28 @@ Attribute ResidualAttr::parse(AsmParser &parser, Type) {
         return parser.parseInteger(bits.emplace_back());
       }))
     return {};
-  bool sawBlock = false, sawSceneCut = false;
+  bool sawBlock = false, sawSceneCut = false, sawDenseAbove = false;
   while (succeeded(parser.parseOptionalComma())) {
     StringRef key;
     SMLoc loc = parser.getCurrentLocation();
     if (parser.parseKeyword(&key) || parser.parseEqual())
       return {};
-    if (key == "block" && !sawBlock && !sawSceneCut) {
+    if (key == "block" && !sawBlock && !sawSceneCut && !sawDenseAbove) {
       sawBlock = true;
       if (parser.parseInteger(block))
         return {};
-    } else if (key == "scene_cut" && !sawSceneCut) {
+    } else if (key == "scene_cut" && !sawSceneCut && !sawDenseAbove) {
       sawSceneCut = true;
       if (parser.parseFloat(sceneCut))
         return {};
+    } else if (key == "dense_above" && !sawDenseAbove) {
+      sawDenseAbove = true;
+      if (parser.parseFloat(denseAbove))
+        return {};
     } else {
-      parser.emitError(loc) << "expected 'block' or 'scene_cut' (in this "
-                               "order, once each), got '"
+      parser.emitError(loc) << "expected 'block', 'scene_cut' or "
+                               "'dense_above' (in this order, once each), "
+                               "got '"
                             << key << "'";
       return {};
     }
@@ -88,7 +93,7 @@ Attribute ResidualAttr::parse(AsmParser &parser, Type) {
     return {};
   return getChecked([&] { return parser.emitError(start); },
                     ctx, step, ArrayRef<int64_t>(bits), block,
-                    llvm::APFloat(sceneCut));
+                    llvm::APFloat(sceneCut), llvm::APFloat(denseAbove));
 }
 
 void ResidualAttr::print(AsmPrinter &printer) const {
@@ -100,14 +105,19 @@ void ResidualAttr::print(AsmPrinter &printer) const {
   if (getSceneCutFraction() != 1.0)
     printer << ", scene_cut = "
             << formatFraction(getSceneCutFraction());
+  if (getDenseAboveFraction() != 1.0)
+    printer << ", dense_above = "
+            << formatFraction(getDenseAboveFraction());
   printer << ">";
 }
 
 LogicalResult
 ResidualAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      int64_t step, ArrayRef<int64_t> bits, int64_t block,
-                     llvm::APFloat sceneCutValue) {
+                     llvm::APFloat sceneCutValue,
+                     llvm::APFloat denseAboveValue) {
   double sceneCut = sceneCutValue.convertToDouble();
+  double denseAbove = denseAboveValue.convertToDouble();
   if (step <= 0)
     return emitError() << "residual step must be a positive integer, got "
                        << step;
@@ -127,5 +137,8 @@ ResidualAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!(sceneCut > 0.0 && sceneCut <= 1.0))
     return emitError() << "scene_cut must be in (0, 1], got "
                        << formatFraction(sceneCut);
+  if (!(denseAbove > 0.0 && denseAbove <= 1.0))
+    return emitError() << "dense_above must be in (0, 1], got "
+                       << formatFraction(denseAbove);
   return success();
 }

@@ -20,8 +20,13 @@ def ResQDynamicBits : Pass<"resq-dynamic-bits", "::mlir::ModuleOp"> {
     need the widest width, the frame becomes a keyframe from that layer on.
     By default only the first residualized layer applies that rule
     (`scene-cut-layers=all` makes every layer apply it), and never a layer
-    with fewer than `scene-cut-min-blocks` blocks. The residual step of each
-    layer is kept.
+    with fewer than `scene-cut-min-blocks` blocks. With `dense-above` below
+    1.0, a layer where more than that fraction of the blocks changed runs
+    the frame densely on the keyframe path (`R <- X`, `A <- ACC(X)`), and so
+    do the layers after it: where most of the input moved, dense int8 code
+    costs less than residual code, and its result is the standard int8 one.
+    Off by default: it is an extension of RESQ-SEMANTICS.md's residual frame.
+    The residual step of each layer is kept.
 
     Before:
 
@@ -53,9 +58,13 @@ def ResQDynamicBits : Pass<"resq-dynamic-bits", "::mlir::ModuleOp"> {
            "there, while deeper layers can change densely in ordinary "
            "motion) or 'all'">,
     Option<"sceneCutMinBlocks", "scene-cut-min-blocks", "int64_t", "64",
-           "Layers with fewer blocks than this do not apply the scene-cut "
-           "rule: a handful of blocks (a squeeze-excite layer after a "
-           "global pool has one) says nothing about the scene">,
+           "Layers with fewer blocks than this apply neither the scene-cut "
+           "nor the dense-above rule: a handful of blocks (a squeeze-excite "
+           "layer after a global pool has one) says nothing about the scene">,
+    Option<"denseAbove", "dense-above", "double", "1.0",
+           "Fraction of a layer's blocks with a non-zero width above which "
+           "this layer and the later ones run the frame densely on the "
+           "keyframe path (1.0 disables the rule)">,
   ];
 }
 

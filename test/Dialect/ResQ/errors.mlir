@@ -72,6 +72,30 @@ func.func @bad_scene_cut(%s: !resq.stream, %x: tensor<1x8x8x4xi8>, %w: tensor<8x
 
 // -----
 
+func.func @bad_dense_above(%s: !resq.stream, %x: tensor<1x8x8x4xi8>, %w: tensor<8x1x1x4xi8>,
+                    %b: tensor<8xi32>, %zp: tensor<1xi8>) -> tensor<1x8x8x8xi32> {
+  // expected-error @+3 {{dense_above must be in (0, 1], got 0}}
+  %0 = resq.conv2d "c" %s, %x, %w, %b, %zp
+      {pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>}
+      residual <step = 4, bits = [0, 8], dense_above = 0.0>
+      : (tensor<1x8x8x4xi8>, tensor<8x1x1x4xi8>, tensor<8xi32>, tensor<1xi8>) -> tensor<1x8x8x8xi32>
+  return %0 : tensor<1x8x8x8xi32>
+}
+
+// -----
+
+func.func @dense_above_before_scene_cut(%s: !resq.stream, %x: tensor<1x8x8x4xi8>, %w: tensor<8x1x1x4xi8>,
+                    %b: tensor<8xi32>, %zp: tensor<1xi8>) -> tensor<1x8x8x8xi32> {
+  %0 = resq.conv2d "c" %s, %x, %w, %b, %zp
+      {pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>}
+      // expected-error @+1 {{expected 'block', 'scene_cut' or 'dense_above' (in this order, once each), got 'scene_cut'}}
+      residual <step = 4, bits = [0, 8], dense_above = 0.5, scene_cut = 0.5>
+      : (tensor<1x8x8x4xi8>, tensor<8x1x1x4xi8>, tensor<8xi32>, tensor<1xi8>) -> tensor<1x8x8x8xi32>
+  return %0 : tensor<1x8x8x8xi32>
+}
+
+// -----
+
 func.func @wrong_result(%s: !resq.stream, %x: tensor<1x8x8x4xi8>, %w: tensor<8x3x3x4xi8>,
                         %b: tensor<8xi32>, %zp: tensor<1xi8>) -> tensor<1x8x8x8xi32> {
   // expected-error @+1 {{accumulator shape must be [1, 6, 6, 8], got [1, 8, 8, 8]}}

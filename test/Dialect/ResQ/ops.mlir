@@ -29,6 +29,18 @@ func.func @depthwise(%s: !resq.stream, %x: tensor<1x8x8x4xi8>, %w: tensor<3x3x4x
   return %0 : tensor<1x8x8x8xi32>
 }
 
+// CHECK-LABEL: func.func @dense_above
+func.func @dense_above(%s: !resq.stream, %x: tensor<1x8x8x4xi8>, %w: tensor<3x3x4x2xi8>,
+                       %b: tensor<8xi32>, %zp: tensor<1xi8>) -> tensor<1x8x8x8xi32> {
+  resq.begin_frame %s
+  // CHECK: resq.depthwise_conv2d "dw" {{.*}} residual <step = 1, bits = [0, 2, 4, 8], dense_above = 0.25>
+  %0 = resq.depthwise_conv2d "dw" %s, %x, %w, %b, %zp
+      {pad = array<i64: 1, 1, 1, 1>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>}
+      residual <step = 1, bits = [0, 2, 4, 8], block = 1, scene_cut = 1.0, dense_above = 0.25>
+      : (tensor<1x8x8x4xi8>, tensor<3x3x4x2xi8>, tensor<8xi32>, tensor<1xi8>) -> tensor<1x8x8x8xi32>
+  return %0 : tensor<1x8x8x8xi32>
+}
+
 // CHECK-LABEL: func.func @transpose
 func.func @transpose(%s: !resq.stream, %x: tensor<1x4x4x8xi8>, %w: tensor<4x2x2x8xi8>,
                      %b: tensor<4xi32>, %zp: tensor<1xi8>) -> tensor<1x8x8x4xi32> {

@@ -104,7 +104,8 @@ def residualize(tools, model, name, step=4, bits=8, keyframe_interval=0,
                 dynamic=None, layer_steps=None, layer_bits=None):
     """resq-opt MODEL --resq-residualize=... [--resq-dynamic-bits=...].
 
-    dynamic: None (static bits) or dict(bit_set=[...], block=B, scene_cut=F).
+    dynamic: None (static bits) or dict(bit_set=[...], block=B, scene_cut=F,
+    optional dense_above=F and scene_cut_min_blocks=N).
     layer_steps / layer_bits: dicts layer name -> value.
     """
     options = [f"step={step}", f"bits={bits}",
@@ -122,6 +123,7 @@ def residualize(tools, model, name, step=4, bits=8, keyframe_interval=0,
             f"block={dynamic['block']}",
             f"scene-cut={dynamic['scene_cut']}",
             f"scene-cut-min-blocks={dynamic.get('scene_cut_min_blocks', 64)}",
+            f"dense-above={dynamic.get('dense_above', 1.0)}",
             # The reference applies the rule in every layer.
             "scene-cut-layers=all"]))
     out = tools.path(name + ".resq.mlir")
