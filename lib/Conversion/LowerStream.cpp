@@ -93,6 +93,10 @@ int64_t roundUp(int64_t value, int64_t multiple) {
 /// Where one layer's state lives in the stream buffer (byte offsets).
 struct LayerState {
   int64_t stats = 0, r = 0, q = 0, bits = 0, a = 0;
+  /// Every frame is a keyframe (keyframe interval 1): nothing reads R, Q
+  /// or A in a later frame, so the stream keeps only the statistics; Q and
+  /// A are step intermediates (the step's scratch) and R is not written.
+  bool keyframeOnly = false;
   int64_t channels = 0;         // input channels padded to kLanes
   int64_t blocksY = 0, blocksX = 0;
   int64_t numBlocks() const { return blocksY * blocksX; }
@@ -278,6 +282,7 @@ private:
                                    int64_t inSize, Value tap);
 
   void emitResidualQuantization(Value key);
+  void emitResidualOrKeyframe();
   void emitKeyframeState();
   void emitQuantizeBlock(Value n, Value by, Value bx);
   void emitLinear(bool keyframe);
@@ -661,8 +666,9 @@ void LayerLowering::emitKeyframeState() {
         e.loop(0, st.channels / kLanes, [&](Value cb) {
           Value c0 = e.mul(cb, e.idx(kLanes));
           Value xv = loadInput(n, y, x, c0);
-          vector::StoreOp::create(b, e.extS(xv, b.getI16Type()), rView,
-                                  ValueRange{n, y, x, c0});
+          if (!st.keyframeOnly)
+            vector::StoreOp::create(b, e.extS(xv, b.getI16Type()), rView,
+                                    ValueRange{n, y, x, c0});
           vector::StoreOp::create(b, xv, qView, ValueRange{n, y, x, c0});
         });
       });
@@ -1046,17 +1052,49 @@ LogicalResult LayerLowering::lower() {
   header = view(0, {kHeaderSlots}, i64);
   stats = view(st.stats, {kStatSlots}, i64);
   SmallVector<int64_t> imageShape = {g.n, g.ih, g.iw, st.channels};
-  rView = view(st.r, imageShape, i16);
-  qView = view(st.q, imageShape, i8);
-  q32View = view(st.q, {g.n, g.ih, g.iw, st.channels / 4}, i32);
-  bitsView = view(st.bits, {g.n, st.blocksY, st.blocksX}, i8);
+  SmallVector<int64_t> quadShape = {g.n, g.ih, g.iw, st.channels / 4};
   auto accType = cast<RankedTensorType>(op->getResult(0).getType());
-  aView = view(st.a, accType.getShape(), i32);
+  if (st.keyframeOnly) {
+    // Step intermediates: resq-plan-scratch places them in the step's
+    // scratch, which stays warm in the cache unlike the stream state.
+    Value codes = memref::AllocOp::create(
+        b, MemRefType::get({g.n * g.ih * g.iw * st.channels}, i8));
+    qView = memref::ViewOp::create(b, MemRefType::get(imageShape, i8), codes,
+                                   e.idx(0), ValueRange{});
+    q32View = memref::ViewOp::create(b, MemRefType::get(quadShape, i32),
+                                     codes, e.idx(0), ValueRange{});
+    aView = memref::AllocOp::create(
+        b, MemRefType::get(accType.getShape(), i32));
+  } else {
+    rView = view(st.r, imageShape, i16);
+    qView = view(st.q, imageShape, i8);
+    q32View = view(st.q, quadShape, i32);
+    bitsView = view(st.bits, {g.n, st.blocksY, st.blocksX}, i8);
+    aView = view(st.a, accType.getShape(), i32);
+  }
 
   for (int64_t slot = 0; slot < kStatSlots; ++slot)
     e.store(e.i64(0), stats, e.idx(slot));
   e.store(e.i64(g.n * st.numBlocks()), stats, e.idx(kStatBlocks));
 
+  if (st.keyframeOnly) {
+    emitKeyframeState();
+    emitLinear(/*keyframe=*/true);
+    emitKeyframeStats();
+  } else {
+    emitResidualOrKeyframe();
+  }
+
+  Value acc = bufferization::ToTensorOp::create(b, accType, aView,
+                                                /*restrict=*/true,
+                                                /*writable=*/false);
+  op->getResult(0).replaceAllUsesWith(acc);
+  return success();
+}
+
+/// A frame of a stream that keeps residual state: the keyframe path or the
+/// residual one, decided at run time.
+void LayerLowering::emitResidualOrKeyframe() {
   auto isKey = [&]() {
     return e.cmp(arith::CmpIPredicate::ne,
                  e.orI(e.load(header, e.idx(kIsKey)),
@@ -1088,12 +1126,6 @@ LogicalResult LayerLowering::lower() {
           emitLinear(/*keyframe=*/false);
         });
       });
-
-  Value acc = bufferization::ToTensorOp::create(b, accType, aView,
-                                                /*restrict=*/true,
-                                                /*writable=*/false);
-  op->getResult(0).replaceAllUsesWith(acc);
-  return success();
 }
 
 /// The keyframe decision at the start of a frame (RESQ-SEMANTICS.md,
@@ -1188,6 +1220,12 @@ struct LowerStreamPass
       if (isResidualLinearOp(op))
         layers.push_back(op);
     });
+    SmallVector<BeginFrameOp> begins;
+    func.walk([&](BeginFrameOp op) { begins.push_back(op); });
+    bool keyframeOnly =
+        !begins.empty() && llvm::all_of(begins, [](BeginFrameOp op) {
+          return op.getKeyframeInterval() == 1;
+        });
     int64_t offset = kHeaderSlots * 8;
     auto allocate = [&](int64_t bytes) {
       int64_t at = roundUp(offset, kAlign);
@@ -1207,10 +1245,15 @@ struct LowerStreamPass
       int64_t pixels = g.n * g.ih * g.iw;
       auto accType = cast<RankedTensorType>(op->getResult(0).getType());
       st.stats = allocate(kStatSlots * 8);
-      st.r = allocate(pixels * st.channels * 2);
-      st.q = allocate(pixels * st.channels);
-      st.bits = allocate(g.n * st.numBlocks());
-      st.a = allocate(accType.getNumElements() * 4);
+      st.keyframeOnly = keyframeOnly;
+      if (keyframeOnly) {
+        st.r = st.q = st.bits = st.a = -1; // not in the stream (see LayerState)
+      } else {
+        st.r = allocate(pixels * st.channels * 2);
+        st.q = allocate(pixels * st.channels);
+        st.bits = allocate(g.n * st.numBlocks());
+        st.a = allocate(accType.getNumElements() * 4);
+      }
       states.push_back(st);
 
       SmallVector<int64_t> rShape = {g.n, g.ih, g.iw, st.channels};
@@ -1251,8 +1294,6 @@ struct LowerStreamPass
     SmallVector<Type> inputs(func.getBody().getArgumentTypes());
     func.setType(FunctionType::get(ctx, inputs, func.getResultTypes()));
 
-    SmallVector<BeginFrameOp> begins;
-    func.walk([&](BeginFrameOp op) { begins.push_back(op); });
     for (BeginFrameOp op : begins) {
       ImplicitLocOpBuilder b(op.getLoc(), op);
       lowerBeginFrame(b, op, stream);

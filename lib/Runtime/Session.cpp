@@ -147,6 +147,8 @@ LayerStats Stream::totals() const {
 
 npy::Array Stream::reconstructedInput(size_t layer) const {
   const LayerLayout &l = layoutPtr->layers[layer];
+  if (!l.keepsState())
+    return npy::Array(npy::DType::Int16, {0});
   std::vector<int64_t> shape(l.rShape.begin(), l.rShape.end());
   int64_t padded = shape.back();
   shape.back() = l.inChannels;
@@ -163,6 +165,8 @@ npy::Array Stream::reconstructedInput(size_t layer) const {
 
 npy::Array Stream::accumulator(size_t layer) const {
   const LayerLayout &l = layoutPtr->layers[layer];
+  if (!l.keepsState())
+    return npy::Array(npy::DType::Int32, {0});
   npy::Array a(npy::DType::Int32, l.aShape);
   std::memcpy(a.data.data(), buffer.data() + l.aOffset, a.byteSize());
   return a;
@@ -339,12 +343,16 @@ llvm::Expected<StreamLayout> readStreamLayout(mlir::ModuleOp module) {
     if (auto e = checkRange(l.statsOffset, kLayerStatsSlots * 8,
                             at + ": the statistics"))
       return std::move(e);
-    if (auto e = checkRange(l.rOffset, npy::numElements(l.rShape) * 2,
-                            at + ": R"))
-      return std::move(e);
-    if (auto e = checkRange(l.aOffset, npy::numElements(l.aShape) * 4,
-                            at + ": A"))
-      return std::move(e);
+    // -1 for both: a keyframe-only stream keeps no R and no A.
+    bool stateless = l.rOffset == -1 && l.aOffset == -1;
+    if (!stateless) {
+      if (auto e = checkRange(l.rOffset, npy::numElements(l.rShape) * 2,
+                              at + ": R"))
+        return std::move(e);
+      if (auto e = checkRange(l.aOffset, npy::numElements(l.aShape) * 4,
+                              at + ": A"))
+        return std::move(e);
+    }
     layout.layers.push_back(std::move(l));
   }
   return layout;
@@ -583,9 +591,16 @@ Session::createFromSource(StringRef source, StringRef bufferName,
   if (!tm)
     return tm.takeError();
   impl.targetMachine = std::move(*tm);
-  impl.transformer = mlir::makeOptimizingTransformer(
+  // Loops at the full vector width, as resq-compile does (Backend.cpp).
+  auto optimizing = mlir::makeOptimizingTransformer(
       /*optLevel=*/std::min(options.optLevel, 3u), /*sizeLevel=*/0,
       impl.targetMachine.get());
+  impl.transformer = [optimizing](llvm::Module *module) -> llvm::Error {
+    for (llvm::Function &f : module->functions())
+      if (!f.isDeclaration())
+        f.addFnAttr("prefer-vector-width", "512");
+    return optimizing(module);
+  };
   if (!llvm::sys::fs::exists(kCRunnerUtils))
     return makeError(llvm::Twine("missing ") + kCRunnerUtils +
                      " (package libmlir-22-dev)");

@@ -7,7 +7,12 @@
 # bit-identical to the plain graph run through resq-run, which lowers it with
 # upstream MLIR. The plain run itself is checked against the numpy reference
 # and, on frame 0, against mlir-opt + mlir-runner directly; the residual
-# frames are checked against the reference simulation.
+# frames are checked against the reference simulation. With
+# keyframe-interval=1 (every frame a keyframe) the stream keeps no R or A:
+# every frame equals the plain graph, and --dump-state says there is nothing
+# to dump.
+
+import subprocess
 
 import numpy as np
 
@@ -84,6 +89,32 @@ def check_net(tools, what, net, frames, tag):
         e2e.passed(f"keyframe {what}, {run_what}: keyframes {keyframes} == plain "
                    f"graph bit for bit; all {len(frames)} frames and stats == "
                    f"reference ({changed} residual frames differ from plain)")
+    check_keyframe_only(tools, what, model, frames_path, plain, layers, tag)
+
+
+def check_keyframe_only(tools, what, model, frames_path, plain, layers, tag):
+    name = f"{tag}.every"
+    resq_model = e2e.residualize(tools, model, name, step=4, bits=8,
+                                 keyframe_interval=1)
+    run = e2e.resq_run(tools, resq_model, frames_path, name, results=len(plain),
+                       stats=True)
+    frames = len(plain[0])
+    for layer in layers:
+        got = keyframe_list(run["stats"], layer)
+        if got != list(range(frames)):
+            e2e.fail(f"{what}, keyframe-interval 1: layer {layer} keyframes {got}")
+    for i in range(len(plain)):
+        e2e.expect_equal(f"{what}, keyframe-interval 1: outputs vs plain graph "
+                         f"(output {i})", run["outputs"][i], plain[i])
+    done = subprocess.run([tools.run, resq_model, "--input", frames_path,
+                           "--output", tools.path(name + ".dump.out"),
+                           "--dump-state", tools.path(name + ".state")],
+                          capture_output=True, text=True)
+    if done.returncode != 1 or "keeps no R or A" not in done.stderr:
+        e2e.fail(f"{what}, keyframe-interval 1: --dump-state should fail "
+                 f"(exit {done.returncode}): {done.stderr[-500:]}")
+    e2e.passed(f"keyframe {what}, keyframe-interval 1: all {frames} frames == "
+               f"plain graph bit for bit, no R or A kept (--dump-state refused)")
 
 
 def test(tools):

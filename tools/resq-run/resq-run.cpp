@@ -576,6 +576,10 @@ int main(int argc, char **argv) {
       return fail(statsPath + ": cannot write: " + ec.message());
   }
   bool dumpState = stateful && !dumpStateDir.empty();
+  if (dumpState && !layout.layers.empty() && !layout.layers[0].keepsState())
+    return fail("--dump-state: " + modelPath +
+                " keeps no R or A: every frame is a keyframe "
+                "(keyframe-interval=1), so nothing is carried between frames");
   if (dumpState)
     if (std::error_code ec = llvm::sys::fs::create_directories(dumpStateDir))
       return fail(dumpStateDir + ": cannot create the directory: " +

@@ -60,6 +60,9 @@ struct LayerLayout {
   /// Spatial blocks per frame (the unit of the bit-width choice).
   int64_t blocks = 0;
   int64_t inChannels = 0;
+  /// False when every frame is a keyframe (keyframe interval 1): the
+  /// stream then keeps no R and no A (offsets -1), only statistics.
+  bool keepsState() const { return rOffset >= 0; }
 };
 
 /// The layout of one stream's state buffer (`resq.stream_layout`).
@@ -152,7 +155,8 @@ public:
   /// scene cut: any layer's).
   LayerStats totals() const;
   /// R of a layer with only its real input channels: int16 of shape
-  /// rShape[:-1] + [inChannels].
+  /// rShape[:-1] + [inChannels]; empty (shape [0]) when the stream keeps
+  /// no state (LayerLayout::keepsState), as is A below.
   npy::Array reconstructedInput(size_t layer) const;
   /// A of a layer: int32 of shape aShape.
   npy::Array accumulator(size_t layer) const;

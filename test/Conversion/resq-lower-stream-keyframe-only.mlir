@@ -1,0 +1,41 @@
+// RUN: resq-opt %s --resq-lower-stream | FileCheck %s
+// RUN: resq-opt %s --resq-lower-stream --resq-to-llvm | FileCheck %s --check-prefix=LLVM
+
+// Every frame a keyframe (keyframe_interval 1): nothing reads R, Q or A in a
+// later frame, so the stream keeps only the header and the statistics (r and
+// a are -1 in the layout), Q and A are step intermediates (memref.alloc, for
+// resq-plan-scratch), R is not written and no residual code is emitted.
+// CHECK: module attributes {resq.stream_layout = {layers = [{a = -1 : i64, a_shape = array<i64: 1, 8, 8, 8>, blocks = 64 : i64, dense_macs = 15488 : i64, in_channels = 4 : i64, kind = "conv2d", name = "conv0", r = -1 : i64, r_shape = array<i64: 1, 8, 8, 16>, stats = 64 : i64}], size = 192 : i64}}
+// CHECK-LABEL: func.func @main
+// CHECK-NOT: xi16>
+// CHECK: %[[CODES:.*]] = memref.alloc() : memref<1024xi8>
+// CHECK: memref.view %[[CODES]]{{.*}} to memref<1x8x8x16xi8>
+// CHECK: memref.view %[[CODES]]{{.*}} to memref<1x8x8x4xi32>
+// CHECK: %[[AV:.*]] = memref.alloc() : memref<1x8x8x8xi32>
+// CHECK-NOT: vector.reduction <maxui>
+// CHECK-NOT: xi16>
+// CHECK: %[[ACC:.*]] = bufferization.to_tensor %[[AV]] restrict
+// CHECK: tosa.rescale %[[ACC]]
+
+// Through the whole pipeline the accumulator and the codes live in the
+// step's one scratch block.
+// LLVM: resq.stream_layout = {{{.*}}scratch_size = {{[1-9][0-9]*}} : i64
+// LLVM: llvm.call @malloc
+// LLVM-NOT: llvm.call @malloc
+
+func.func @main(%s: !resq.stream, %x: tensor<1x8x8x4xi8>) -> tensor<1x8x8x8xi8> {
+  %w = "tosa.const"() {values = dense<3> : tensor<8x3x3x4xi8>} : () -> tensor<8x3x3x4xi8>
+  %b = "tosa.const"() {values = dense<100> : tensor<8xi32>} : () -> tensor<8xi32>
+  %zp = "tosa.const"() {values = dense<-5> : tensor<1xi8>} : () -> tensor<1xi8>
+  resq.begin_frame %s keyframe_interval 1
+  %acc = resq.conv2d "conv0" %s, %x, %w, %b, %zp
+      {pad = array<i64: 1, 1, 1, 1>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>}
+      residual <step = 4, bits = [8]>
+      : (tensor<1x8x8x4xi8>, tensor<8x3x3x4xi8>, tensor<8xi32>, tensor<1xi8>) -> tensor<1x8x8x8xi32>
+  %m = "tosa.const"() {values = dense<1073741824> : tensor<1xi32>} : () -> tensor<1xi32>
+  %sh = "tosa.const"() {values = dense<38> : tensor<1xi8>} : () -> tensor<1xi8>
+  %z32 = "tosa.const"() {values = dense<0> : tensor<1xi32>} : () -> tensor<1xi32>
+  %ozp = "tosa.const"() {values = dense<3> : tensor<1xi8>} : () -> tensor<1xi8>
+  %y = tosa.rescale %acc, %m, %sh, %z32, %ozp {scale32 = true, rounding_mode = DOUBLE_ROUND, per_channel = false, input_unsigned = false, output_unsigned = false} : (tensor<1x8x8x8xi32>, tensor<1xi32>, tensor<1xi8>, tensor<1xi32>, tensor<1xi8>) -> tensor<1x8x8x8xi8>
+  return %y : tensor<1x8x8x8xi8>
+}
