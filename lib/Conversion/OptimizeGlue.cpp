@@ -13,9 +13,11 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -145,6 +147,7 @@ struct OptimizeGluePass
   using ResQOptimizeGlueBase::ResQOptimizeGlueBase;
 
   void runOnOperation() override {
+    vectorizeNarrowElementwise();
     RewritePatternSet patterns(&getContext());
     patterns.add<GlobalSumPooling>(&getContext());
     if (!resq::cpuHasFeature(targetCpu, "sse4.1"))
@@ -153,6 +156,64 @@ struct OptimizeGluePass
         patterns, [](StringRef name) { return name == "math.exp"; });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
+  }
+
+  /// An elementwise generic whose innermost dimension is narrow (the
+  /// channels of an early layer, e.g. 8) is left scalar by LLVM: its
+  /// vectorizer finds the 8-iteration inner loop not worth it and the
+  /// per-channel operands (scales, biases) keep it from merging dimensions.
+  /// Such a generic becomes loops over the outer dimensions around one
+  /// vector op per pixel (all its channels). The body's operations are the
+  /// same, elementwise, so every result is the same.
+  void vectorizeNarrowElementwise() {
+    SmallVector<linalg::GenericOp> narrow;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (isNarrowElementwise(op))
+        narrow.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp op : narrow) {
+      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+      SmallVector<OpFoldResult> tile(ranges.size(), rewriter.getIndexAttr(1));
+      tile.back() = rewriter.getIndexAttr(ranges.back());
+      scf::SCFTilingOptions options;
+      options.setTileSizes(tile);
+      if (parallel)
+        options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+      rewriter.setInsertionPoint(op);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled))
+        continue;
+      rewriter.replaceOp(op, tiled->replacements);
+      for (Operation *pixel : tiled->tiledOps) {
+        rewriter.setInsertionPoint(pixel);
+        FailureOr<linalg::VectorizationResult> vectorized =
+            linalg::vectorize(rewriter, pixel);
+        if (succeeded(vectorized))
+          rewriter.replaceOp(pixel, vectorized->replacements);
+      }
+    }
+  }
+
+  static bool isNarrowElementwise(linalg::GenericOp op) {
+    if (!op.hasPureTensorSemantics() || op.getNumReductionLoops() != 0 ||
+        op.hasIndexSemantics() || op.getNumDpsInits() != 1)
+      return false;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (ranges.size() < 2 || ShapedType::isDynamicShape(ranges))
+      return false;
+    int64_t inner = ranges.back();
+    if (inner < 2 || inner >= 16)
+      return false;
+    if (!llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) {
+          return map.isProjectedPermutation(/*allowZeroInResults=*/true);
+        }))
+      return false;
+    // Arithmetic only: no tensor.extract (a gather) in the body.
+    return llvm::all_of(op.getBody()->without_terminator(), [](Operation &o) {
+      return isa<arith::ArithDialect, math::MathDialect>(o.getDialect());
+    });
   }
 };
 

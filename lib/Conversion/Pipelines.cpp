@@ -26,7 +26,7 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
       // badly with the number of loop nests in one function (IndVarSimplify
       // took 30 s on the int8 selfie model without this, 3 s with it).
       "  linalg-fuse-elementwise-ops, resq-optimize-glue{target-cpu=" +
-      options.targetCpu + "}),"
+      options.targetCpu + (options.parallel ? " parallel=true" : "") + "}),"
       "one-shot-bufferize{bufferize-function-boundaries"
       "  function-boundary-type-conversion=identity-layout-map},"
       "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},"
@@ -39,7 +39,8 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
   static constexpr const char *kSequentialLoops =
       "func.func(convert-linalg-to-loops)";
   static constexpr const char *kParallelLoops =
-      "func.func(convert-linalg-to-parallel-loops, resq-outer-parallel-loops),"
+      "func.func(convert-linalg-to-parallel-loops, scf-forall-to-parallel,"
+      "  resq-outer-parallel-loops),"
       "convert-scf-to-openmp, resq-inline-alloca-scopes";
   static constexpr const char *kToLLVM =
       "convert-vector-to-scf,"

@@ -27,14 +27,56 @@ func.func @local_pool(%x: tensor<1x16x12x24xf32>) -> tensor<1x8x6x24xf32> {
   return %r : tensor<1x8x6x24xf32>
 }
 
-// The sigmoid's exp becomes arithmetic (no libm call).
+// The sigmoid's exp becomes arithmetic (no libm call); with 8 channels the
+// generic is also one vector op per pixel (below).
 // EXP-LABEL: func.func @sigmoid
 // EXP-NOT: math.exp
-// EXP: math.fma
-// EXP: linalg.yield
+// EXP: math.fma %{{.*}} : vector<1x1x1x8xf32>
+// EXP-NOT: math.exp
+// EXP: return
 func.func @sigmoid(%x: tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32> {
   %r = tosa.sigmoid %x : (tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
   return %r : tensor<1x4x4x8xf32>
+}
+
+// Fewer than 16 channels innermost (8 here, with a per-channel scale): LLVM
+// would leave the loop scalar, so the generic becomes loops over (n, h, w)
+// around one vector op over the pixel's channels. 16 channels stay a generic.
+// RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,resq-optimize-glue))" | FileCheck %s --check-prefix=NARROW
+// NARROW-LABEL: func.func @narrow_channels
+// NARROW-NOT: linalg.generic
+// NARROW: scf.for
+// NARROW: scf.for
+// NARROW: scf.for
+// NARROW: vector.transfer_read %{{.*}} : tensor<1x1x1x8xi32>, vector<1x1x1x8xi32>
+// NARROW: arith.sitofp %{{.*}} : vector<1x1x1x8xi32> to vector<1x1x1x8xf32>
+// NARROW: arith.mulf %{{.*}} : vector<1x1x1x8xf32>
+// NARROW: vector.transfer_write
+// NARROW-LABEL: func.func @wide_channels
+// NARROW: linalg.generic
+// NARROW-NOT: vector.transfer_read
+// NARROW: return
+#channel = affine_map<(d0, d1, d2, d3) -> (d3)>
+#pixel = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+func.func @narrow_channels(%a: tensor<1x4x6x8xi32>, %s: tensor<8xf32>) -> tensor<1x4x6x8xf32> {
+  %e = tensor.empty() : tensor<1x4x6x8xf32>
+  %r = linalg.generic {indexing_maps = [#pixel, #channel, #pixel], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%a, %s : tensor<1x4x6x8xi32>, tensor<8xf32>) outs(%e : tensor<1x4x6x8xf32>) {
+  ^bb0(%in: i32, %scale: f32, %out: f32):
+    %f = arith.sitofp %in : i32 to f32
+    %m = arith.mulf %f, %scale : f32
+    linalg.yield %m : f32
+  } -> tensor<1x4x6x8xf32>
+  return %r : tensor<1x4x6x8xf32>
+}
+func.func @wide_channels(%a: tensor<1x4x6x16xi32>, %s: tensor<16xf32>) -> tensor<1x4x6x16xf32> {
+  %e = tensor.empty() : tensor<1x4x6x16xf32>
+  %r = linalg.generic {indexing_maps = [#pixel, #channel, #pixel], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%a, %s : tensor<1x4x6x16xi32>, tensor<16xf32>) outs(%e : tensor<1x4x6x16xf32>) {
+  ^bb0(%in: i32, %scale: f32, %out: f32):
+    %f = arith.sitofp %in : i32 to f32
+    %m = arith.mulf %f, %scale : f32
+    linalg.yield %m : f32
+  } -> tensor<1x4x6x16xf32>
+  return %r : tensor<1x4x6x16xf32>
 }
 
 // Without SSE4.1 (x86-64) rounding is exact arithmetic instead of a libm

@@ -79,12 +79,22 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
       (adding 2^23 leaves no fraction bits; the FPU rounds half to even),
       and the floor from that. Same results, and the loops vectorize
       instead of calling libm per element.
+    - an elementwise `linalg.generic` whose innermost dimension has fewer
+      than 16 elements (the channels of an early layer, with per-channel
+      scales) becomes loops over the outer dimensions around one vector op
+      per pixel: LLVM's vectorizer leaves such loops scalar. The same
+      operations run per element, so the results are the same. With
+      `parallel`, the loops are an `scf.forall`.
   }];
   let options = [
     Option<"targetCpu", "target-cpu", "std::string", "\"x86-64\"",
            "CPU the code is for (LLVM name or 'native')">,
+    Option<"parallel", "parallel", "bool", "false",
+           "Loops around narrow vector ops as scf.forall (for threads; "
+           "scf-forall-to-parallel makes them scf.parallel) instead of scf.for">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
