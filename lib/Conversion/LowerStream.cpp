@@ -92,10 +92,11 @@ int64_t roundUp(int64_t value, int64_t multiple) {
 
 /// Where one layer's state lives in the stream buffer (byte offsets).
 struct LayerState {
-  int64_t stats = 0, r = 0, q = 0, bits = 0, a = 0;
-  /// Every frame is a keyframe (keyframe interval 1): nothing reads R, Q
-  /// or A in a later frame, so the stream keeps only the statistics; Q and
-  /// A are step intermediates (the step's scratch) and R is not written.
+  int64_t stats = 0, r = 0, a = 0;
+  /// Every frame is a keyframe (keyframe interval 1): nothing reads R or A
+  /// in a later frame, so the stream keeps only the statistics; A is a step
+  /// intermediate (the step's scratch) and R is not written. (Q and the
+  /// bit-widths are step intermediates in every stream.)
   bool keyframeOnly = false;
   int64_t channels = 0;         // input channels padded to kLanes
   int64_t blocksY = 0, blocksX = 0;
@@ -1054,22 +1055,22 @@ LogicalResult LayerLowering::lower() {
   SmallVector<int64_t> imageShape = {g.n, g.ih, g.iw, st.channels};
   SmallVector<int64_t> quadShape = {g.n, g.ih, g.iw, st.channels / 4};
   auto accType = cast<RankedTensorType>(op->getResult(0).getType());
-  if (st.keyframeOnly) {
-    // Step intermediates: resq-plan-scratch places them in the step's
-    // scratch, which stays warm in the cache unlike the stream state.
-    Value codes = memref::AllocOp::create(
-        b, MemRefType::get({g.n * g.ih * g.iw * st.channels}, i8));
-    qView = memref::ViewOp::create(b, MemRefType::get(imageShape, i8), codes,
+  // The codes Q the linear op reads and the blocks' bit-widths live for one
+  // layer of one frame: step intermediates, which resq-plan-scratch places
+  // in the step's scratch (warm in the cache, unlike the stream state).
+  Value codes = memref::AllocOp::create(
+      b, MemRefType::get({g.n * g.ih * g.iw * st.channels}, i8));
+  qView = memref::ViewOp::create(b, MemRefType::get(imageShape, i8), codes,
+                                 e.idx(0), ValueRange{});
+  q32View = memref::ViewOp::create(b, MemRefType::get(quadShape, i32), codes,
                                    e.idx(0), ValueRange{});
-    q32View = memref::ViewOp::create(b, MemRefType::get(quadShape, i32),
-                                     codes, e.idx(0), ValueRange{});
+  if (st.keyframeOnly) {
     aView = memref::AllocOp::create(
         b, MemRefType::get(accType.getShape(), i32));
   } else {
     rView = view(st.r, imageShape, i16);
-    qView = view(st.q, imageShape, i8);
-    q32View = view(st.q, quadShape, i32);
-    bitsView = view(st.bits, {g.n, st.blocksY, st.blocksX}, i8);
+    bitsView = memref::AllocOp::create(
+        b, MemRefType::get({g.n, st.blocksY, st.blocksX}, i8));
     aView = view(st.a, accType.getShape(), i32);
   }
 
@@ -1247,11 +1248,9 @@ struct LowerStreamPass
       st.stats = allocate(kStatSlots * 8);
       st.keyframeOnly = keyframeOnly;
       if (keyframeOnly) {
-        st.r = st.q = st.bits = st.a = -1; // not in the stream (see LayerState)
+        st.r = st.a = -1; // not in the stream (see LayerState)
       } else {
         st.r = allocate(pixels * st.channels * 2);
-        st.q = allocate(pixels * st.channels);
-        st.bits = allocate(g.n * st.numBlocks());
         st.a = allocate(accType.getNumElements() * 4);
       }
       states.push_back(st);
