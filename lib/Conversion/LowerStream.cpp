@@ -93,6 +93,10 @@ int64_t roundUp(int64_t value, int64_t multiple) {
 /// Where one layer's state lives in the stream buffer (byte offsets).
 struct LayerState {
   int64_t stats = 0, r = 0, a = 0;
+  /// Bytes per element of R: 1 when the step is 1 (R + Q then lies between
+  /// R and X, so it stays an int8 code), 2 otherwise (R + s * Q may step
+  /// past the int8 range by up to s / 2).
+  int64_t rBytes = 2;
   /// Every frame is a keyframe (keyframe interval 1): nothing reads R or A
   /// in a later frame, so the stream keeps only the statistics; A is a step
   /// intermediate (the step's scratch) and R is not written. (Q and the
@@ -262,6 +266,7 @@ public:
   LogicalResult lower();
 
 private:
+  Type rElement() { return b.getIntegerType(8 * st.rBytes); }
   bool isDepthwise() const {
     return g.kind == LinearGeometry::Kind::Depthwise;
   }
@@ -533,7 +538,7 @@ std::pair<Value, Value> LayerLowering::residualAt(Value n, Value y, Value x,
                                                   Value c0) {
   Type i32 = b.getI32Type();
   Value xs = e.extS(loadInput(n, y, x, c0), i32);
-  auto rType = VectorType::get({kLanes}, b.getI16Type());
+  auto rType = VectorType::get({kLanes}, rElement());
   Value rs = e.extS(vector::LoadOp::create(b, rType, rView,
                                            ValueRange{n, y, x, c0}),
                     i32);
@@ -644,12 +649,12 @@ void LayerLowering::emitQuantizeBlock(Value n, Value by, Value bx) {
           Value zero = e.splatI32(0);
           Value q = e.select(e.cmp(P::slt, d, zero), e.sub(zero, clamped),
                              clamped);
-          auto rType = VectorType::get({kLanes}, b.getI16Type());
+          auto rType = VectorType::get({kLanes}, rElement());
           Value r = e.extS(vector::LoadOp::create(b, rType, rView,
                                                   ValueRange{n, y, x, c0}),
                            b.getI32Type());
           Value updated = e.add(r, e.mul(q, e.splatI32(s)));
-          vector::StoreOp::create(b, e.trunc(updated, b.getI16Type()), rView,
+          vector::StoreOp::create(b, e.trunc(updated, rElement()), rView,
                                   ValueRange{n, y, x, c0});
           vector::StoreOp::create(b, e.trunc(q, b.getI8Type()), qView,
                                   ValueRange{n, y, x, c0});
@@ -668,8 +673,9 @@ void LayerLowering::emitKeyframeState() {
           Value c0 = e.mul(cb, e.idx(kLanes));
           Value xv = loadInput(n, y, x, c0);
           if (!st.keyframeOnly)
-            vector::StoreOp::create(b, e.extS(xv, b.getI16Type()), rView,
-                                    ValueRange{n, y, x, c0});
+            vector::StoreOp::create(
+                b, st.rBytes == 1 ? xv : e.extS(xv, rElement()), rView,
+                ValueRange{n, y, x, c0});
           vector::StoreOp::create(b, xv, qView, ValueRange{n, y, x, c0});
         });
       });
@@ -1038,7 +1044,7 @@ LogicalResult LayerLowering::lower() {
   if (failed(packConstants()))
     return failure();
   MLIRContext *ctx = b.getContext();
-  Type i8 = IntegerType::get(ctx, 8), i16 = IntegerType::get(ctx, 16),
+  Type i8 = IntegerType::get(ctx, 8),
        i32 = IntegerType::get(ctx, 32), i64 = IntegerType::get(ctx, 64);
 
   // X as a memref with whatever layout bufferization gives it.
@@ -1068,7 +1074,7 @@ LogicalResult LayerLowering::lower() {
     aView = memref::AllocOp::create(
         b, MemRefType::get(accType.getShape(), i32));
   } else {
-    rView = view(st.r, imageShape, i16);
+    rView = view(st.r, imageShape, rElement());
     bitsView = memref::AllocOp::create(
         b, MemRefType::get({g.n, st.blocksY, st.blocksX}, i8));
     aView = view(st.a, accType.getShape(), i32);
@@ -1250,7 +1256,8 @@ struct LowerStreamPass
       if (keyframeOnly) {
         st.r = st.a = -1; // not in the stream (see LayerState)
       } else {
-        st.r = allocate(pixels * st.channels * 2);
+        st.rBytes = getResidual(op).getStep() == 1 ? 1 : 2;
+        st.r = allocate(pixels * st.channels * st.rBytes);
         st.a = allocate(accType.getNumElements() * 4);
       }
       states.push_back(st);
@@ -1264,6 +1271,7 @@ struct LowerStreamPass
               "kind", builder.getStringAttr(op->getName().stripDialect())),
           builder.getNamedAttr("stats", builder.getI64IntegerAttr(st.stats)),
           builder.getNamedAttr("r", builder.getI64IntegerAttr(st.r)),
+          builder.getNamedAttr("r_bytes", builder.getI64IntegerAttr(st.rBytes)),
           builder.getNamedAttr("r_shape",
                                builder.getDenseI64ArrayAttr(rShape)),
           builder.getNamedAttr("a", builder.getI64IntegerAttr(st.a)),

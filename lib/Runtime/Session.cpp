@@ -156,10 +156,17 @@ npy::Array Stream::reconstructedInput(size_t layer) const {
   // Copy the real channels of every pixel, dropping the padding.
   int64_t rows = npy::numElements(shape) / std::max<int64_t>(l.inChannels, 1);
   const uint8_t *src = buffer.data() + l.rOffset;
-  for (int64_t row = 0; row < rows && l.inChannels; ++row)
-    std::memcpy(r.data.data() + row * l.inChannels * sizeof(int16_t),
-                src + row * padded * sizeof(int16_t),
-                l.inChannels * sizeof(int16_t));
+  auto *dst = reinterpret_cast<int16_t *>(r.data.data());
+  for (int64_t row = 0; row < rows; ++row)
+    for (int64_t c = 0; c < l.inChannels; ++c) {
+      int64_t at = row * padded + c;
+      int16_t v;
+      if (l.rBytes == 1)
+        v = static_cast<int8_t>(src[at]);
+      else
+        std::memcpy(&v, src + at * sizeof(int16_t), sizeof(int16_t));
+      dst[row * l.inChannels + c] = v;
+    }
   return r;
 }
 
@@ -336,6 +343,14 @@ llvm::Expected<StreamLayout> readStreamLayout(mlir::ModuleOp module) {
     l.inChannels = *inChannels;
     l.rShape = std::move(*rShape);
     l.aShape = std::move(*aShape);
+    // r_bytes: 1 (int8 R, a step-1 layer) or 2; absent in older modules.
+    if (auto rBytes = getInt(entry, "r_bytes", at))
+      l.rBytes = *rBytes;
+    else
+      llvm::consumeError(rBytes.takeError());
+    if (l.rBytes != 1 && l.rBytes != 2)
+      return makeError(at + ": r_bytes must be 1 or 2, got " +
+                       llvm::Twine(l.rBytes));
     if (l.inChannels < 0 || l.inChannels > l.rShape.back())
       return makeError(at + ": in_channels " + llvm::Twine(l.inChannels) +
                        " exceeds the padded channel count " +
@@ -346,7 +361,8 @@ llvm::Expected<StreamLayout> readStreamLayout(mlir::ModuleOp module) {
     // -1 for both: a keyframe-only stream keeps no R and no A.
     bool stateless = l.rOffset == -1 && l.aOffset == -1;
     if (!stateless) {
-      if (auto e = checkRange(l.rOffset, npy::numElements(l.rShape) * 2,
+      if (auto e = checkRange(l.rOffset,
+                              npy::numElements(l.rShape) * l.rBytes,
                               at + ": R"))
         return std::move(e);
       if (auto e = checkRange(l.aOffset, npy::numElements(l.aShape) * 4,

@@ -12,7 +12,7 @@
 
 // The stream state is laid out in one buffer; the layout is recorded for
 // runners and C headers.
-// CHECK: module attributes {resq.stream_layout = {layers = [{a = 2240 : i64, a_shape = array<i64: 1, 8, 8, 8>, blocks = 4 : i64, dense_macs = 15488 : i64, in_channels = 4 : i64, kind = "conv2d", name = "conv0", r = 192 : i64, r_shape = array<i64: 1, 8, 8, 16>, stats = 64 : i64}], size = [[SIZE:[0-9]+]] : i64}}
+// CHECK: module attributes {resq.stream_layout = {layers = [{a = 2240 : i64, a_shape = array<i64: 1, 8, 8, 8>, blocks = 4 : i64, dense_macs = 15488 : i64, in_channels = 4 : i64, kind = "conv2d", name = "conv0", r = 192 : i64, r_bytes = 2 : i64, r_shape = array<i64: 1, 8, 8, 16>, stats = 64 : i64}], size = [[SIZE:[0-9]+]] : i64}}
 // Weights are packed at compile time (portable: 16 output lanes per input
 // channel and tap), the bias padded to whole vectors.
 // CHECK-DAG: memref.global "private" constant @__resq_conv0_bias : memref<16xi32>

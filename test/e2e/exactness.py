@@ -3,7 +3,8 @@
 # The exactness invariant, for every linear op kind as a single raw layer
 # (the function returns the int32 accumulator), over 60 frames of a moving
 # textured square, with static 8-bit, static 4-bit (clamping) and dynamic
-# residuals:
+# residuals at step 4, and at step 1 (where R is kept as int8 codes) static
+# 3-bit (clamping on most changes) and dynamic residuals:
 #   * every frame's dumped A equals the reference op applied to the dumped R
 #     (A == ACC(R), computed independently of any simulation);
 #   * R, A, the outputs and the per-frame stats (bit-width histogram, skipped
@@ -20,11 +21,16 @@ FRAMES = 60
 STEP = 4
 
 CONFIGS = [
-    ("static 8 bits", dict(bits=8), ref.static_config(STEP, 8)),
-    ("static 4 bits", dict(bits=4), ref.static_config(STEP, 4)),
-    ("dynamic 0,2,4,8 block 4",
+    ("static 8 bits", STEP, dict(bits=8), ref.static_config(STEP, 8)),
+    ("static 4 bits", STEP, dict(bits=4), ref.static_config(STEP, 4)),
+    ("dynamic 0,2,4,8 block 4", STEP,
      dict(bits=8, dynamic=dict(bit_set=[0, 2, 4, 8], block=4, scene_cut=0.5)),
      ref.dynamic_config(STEP, [0, 2, 4, 8], 4, 0.5)),
+    ("static 3 bits", 1, dict(bits=3), ref.static_config(1, 3)),
+    ("dynamic 0,2,3,...,8 block 2", 1,
+     dict(bits=8, dynamic=dict(bit_set=[0, 2, 3, 4, 5, 6, 7, 8], block=2,
+                               scene_cut=1.0)),
+     ref.dynamic_config(1, [0, 2, 3, 4, 5, 6, 7, 8], 2, 1.0)),
 ]
 
 
@@ -59,9 +65,10 @@ def check_layer(tools, what, net, frames, seed):
     name, layer = layer_node.name, layer_node.layer
     model = e2e.write_model(tools, net, f"layer{seed}")
     frames_path = e2e.save_frames(tools, frames, f"frames{seed}")
-    for config_what, options, config in CONFIGS:
-        tag = f"{seed}_{config_what.replace(' ', '_').replace(',', '')}"
-        resq_model = e2e.residualize(tools, model, tag, step=STEP, **options)
+    for config_what, step, options, config in CONFIGS:
+        tag = (f"{seed}_s{step}_"
+               f"{config_what.replace(' ', '_').replace(',', '').replace('.', '')}")
+        resq_model = e2e.residualize(tools, model, tag, step=step, **options)
         run = e2e.resq_run(tools, resq_model, frames_path, tag, stats=True,
                            dump_state=True)
         R, A = e2e.load_state(run["state_dir"], name)
@@ -80,7 +87,7 @@ def check_layer(tools, what, net, frames, seed):
                          [dict(frame=f, stream=0, layer=name, **s.as_dict())
                           for f, s in enumerate(expected["stats"])])
         residual_frames = sum(not s.keyframe for s in expected["stats"])
-        e2e.passed(f"exactness {what}, {config_what}, step {STEP}: A == ACC(R) "
+        e2e.passed(f"exactness {what}, {config_what}, step {step}: A == ACC(R) "
                    f"and R, A, outputs, stats == reference, {len(frames)} "
                    f"frames ({residual_frames} residual)")
 

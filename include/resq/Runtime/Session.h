@@ -49,10 +49,11 @@ struct LayerLayout {
   std::string kind;
   /// 16 int64 statistics of the last frame (see LayerStats).
   int64_t statsOffset = 0;
-  /// The reconstructed input R: int16, shape `rShape`; the last dimension
-  /// is the channel count padded to a multiple of 16, of which the first
-  /// `inChannels` are real.
+  /// The reconstructed input R: int16 (int8 when `rBytes` is 1: a layer
+  /// with step 1), shape `rShape`; the last dimension is the channel count
+  /// padded to a multiple of 16, of which the first `inChannels` are real.
   int64_t rOffset = 0;
+  int64_t rBytes = 2;
   std::vector<int64_t> rShape;
   /// The accumulator A: int32, shape `aShape`.
   int64_t aOffset = 0;
