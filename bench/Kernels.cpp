@@ -2,8 +2,8 @@
 //
 // Every distinct linear layer of an int8 model (kind, shapes, stride, pad)
 // becomes a module of its own, is residualized with a keyframe every frame
-// and JIT-compiled: its step is the generated dense int8 kernel (plus the
-// stream state it keeps for the residual frames). Its MACs per second are
+// and JIT-compiled: its step is the generated dense int8 kernel (a stream
+// of keyframes only keeps no residual state). Its MACs per second are
 // compared with the peak of the CPU's VNNI instruction, measured here with a
 // loop of independent vpdpbusd.
 //
@@ -277,8 +277,8 @@ int bench::runKernelBenchmark(llvm::StringRef path, llvm::StringRef reportDir,
        << ".\n";
   }
   os << "\nEach row: one layer alone, residualized with a keyframe every "
-        "frame (the standard int8 kernel, writing the stream state the "
-        "residual frames need), median of "
+        "frame (the standard int8 kernel: such a stream keeps no residual "
+        "state, its accumulator is a step intermediate), median of "
      << repeats << " steps after 3 warm-up steps, random int8 input.\n";
   llvm::outs() << llvm::StringRef(table).drop_front(printed);
   if (!reportDir.empty() && !writeReport(reportDir, "kernels.md", table))
