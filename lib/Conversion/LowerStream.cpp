@@ -732,20 +732,50 @@ SmallVector<Value> LayerLowering::emitTapLoop(
     Value oy, Value ox, int64_t count,
     function_ref<SmallVector<Value>(ValueRange, Value, Value, Value)>
         tapBody) {
+  using P = arith::CmpIPredicate;
   SmallVector<Value> accs0(count, e.splatI32(0));
-  return e.loop(e.idx(0), e.idx(g.kh), accs0, [&](Value ky, ValueRange ay) {
-    Value iy, validY;
-    std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY,
-                                    g.padTop, g.ih, ky);
-    return e.loop(e.idx(0), e.idx(g.kw), ay, [&](Value kx, ValueRange ax) {
-      Value ix, validX;
-      std::tie(ix, validX) = tapInput(ox, g.kw, g.strideX, g.dilationX,
-                                      g.padLeft, g.iw, kx);
-      Value tap = e.add(e.mul(ky, e.idx(g.kw)), kx);
-      return e.ifValues(e.andI(validY, validX), ax,
-                        [&] { return tapBody(ax, iy, ix, tap); });
+  // Every tap, each checked against the input's bounds (padding).
+  auto guardedTaps = [&]() {
+    return e.loop(e.idx(0), e.idx(g.kh), accs0, [&](Value ky, ValueRange ay) {
+      Value iy, validY;
+      std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY,
+                                      g.padTop, g.ih, ky);
+      return e.loop(e.idx(0), e.idx(g.kw), ay, [&](Value kx, ValueRange ax) {
+        Value ix, validX;
+        std::tie(ix, validX) = tapInput(ox, g.kw, g.strideX, g.dilationX,
+                                        g.padLeft, g.iw, kx);
+        Value tap = e.add(e.mul(ky, e.idx(g.kw)), kx);
+        return e.ifValues(e.andI(validY, validX), ax,
+                          [&] { return tapBody(ax, iy, ix, tap); });
+      });
     });
-  });
+  };
+  if (g.kind == LinearGeometry::Kind::Transpose || g.kh * g.kw == 1)
+    return guardedTaps();
+  // A window wholly inside the input (most pixels) needs no check per tap:
+  // the loops then have constant bounds and no branch, which LLVM unrolls.
+  Value y0 = e.sub(e.mul(oy, e.idx(g.strideY)), e.idx(g.padTop));
+  Value x0 = e.sub(e.mul(ox, e.idx(g.strideX)), e.idx(g.padLeft));
+  Value yLast = e.add(y0, e.idx((g.kh - 1) * g.dilationY));
+  Value xLast = e.add(x0, e.idx((g.kw - 1) * g.dilationX));
+  Value inside = e.andI(
+      e.andI(e.cmp(P::sge, y0, e.idx(0)), e.cmp(P::slt, yLast, e.idx(g.ih))),
+      e.andI(e.cmp(P::sge, x0, e.idx(0)), e.cmp(P::slt, xLast, e.idx(g.iw))));
+  auto ifOp = scf::IfOp::create(b, ValueRange(accs0).getTypes(), inside,
+                                /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  scf::YieldOp::create(
+      b, e.loop(e.idx(0), e.idx(g.kh), accs0, [&](Value ky, ValueRange ay) {
+        Value iy = e.add(y0, e.mul(ky, e.idx(g.dilationY)));
+        return e.loop(e.idx(0), e.idx(g.kw), ay, [&](Value kx, ValueRange ax) {
+          Value ix = e.add(x0, e.mul(kx, e.idx(g.dilationX)));
+          return tapBody(ax, iy, ix, e.add(e.mul(ky, e.idx(g.kw)), kx));
+        });
+      }));
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(b, guardedTaps());
+  return SmallVector<Value>(ifOp.getResults());
 }
 
 /// Dot products of one output pixel and 16 output channels over the taps
