@@ -5,8 +5,9 @@
 //     that several models link into one program;
 //  2. helpers: NAME_stream_create / NAME_stream_destroy (aligned_alloc and
 //     free), and memrefCopy when the lowering calls it;
-//  3. O2 (or --opt-level) with the target machine (the loop and SLP vectorizers need the
-//     target's vector ISA; this is what turns i8 dot products into VNNI);
+//  3. O2 (or --opt-level) with the target machine (the loop and SLP
+//     vectorizers need the target's vector ISA; this is what turns i8 dot
+//     products into VNNI);
 //  4. code generation into an ELF object.
 //
 //===----------------------------------------------------------------------===//
@@ -14,6 +15,7 @@
 #include "Backend.h"
 
 #include "resq/Compile/Compile.h"
+#include "resq/Support/VectorWidth.h"
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/AsmParser/Parser.h"
@@ -189,16 +191,6 @@ void internalize(Module &module, StringRef name, const StringSet<> &api) {
     rename(a);
 }
 
-/// LLVM's x86 tuning caps vectorized loops at 256 bits on CPUs that
-/// down-clock for 512-bit code; the glue between layers is float code whose
-/// loops run measurably faster at the full AVX-512 width (selfie's standard
-/// int8 step -10%). A no-op on CPUs without AVX-512.
-void preferFullVectorWidth(Module &module) {
-  for (Function &f : module.functions())
-    if (!f.isDeclaration())
-      f.addFnAttr("prefer-vector-width", "512");
-}
-
 void optimize(Module &module, TargetMachine &tm, unsigned optLevel) {
   OptimizationLevel level = optLevel >= 3   ? OptimizationLevel::O3
                             : optLevel == 2 ? OptimizationLevel::O2
@@ -291,7 +283,7 @@ resq::compile::detail::runBackend(Module &module,
     module.print(os, nullptr);
   }
 
-  preferFullVectorWidth(module);
+  resq::preferFullVectorWidth(module);
   // 3. The optimization pipeline (O2 by default).
   auto start = std::chrono::steady_clock::now();
   optimize(module, *tm, options.optLevel);

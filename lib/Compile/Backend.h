@@ -1,8 +1,8 @@
 //===- Backend.h - LLVM IR to an object file (private) ----------*- C++ -*-===//
 //
 // The LLVM half of resq-compile: symbol renaming, the helpers generated
-// into the object, optimization with the target machine, and code generation. Free of
-// MLIR: Compile.cpp hands over an llvm::Module.
+// into the object, optimization with the target machine, and code
+// generation. Free of MLIR: Compile.cpp hands over an llvm::Module.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RESQ_LIB_COMPILE_BACKEND_H
@@ -60,8 +60,8 @@ struct BackendResult {
 };
 
 /// Renames and internalizes the module's symbols (only the API stays
-/// external), adds the helpers, optimizes (options.optLevel) and emits an x86-64 ELF
-/// object.
+/// external), adds the helpers, optimizes (options.optLevel) and emits an
+/// x86-64 ELF object.
 llvm::Expected<BackendResult> runBackend(llvm::Module &module,
                                          const BackendOptions &options);
 

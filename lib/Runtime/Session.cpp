@@ -11,6 +11,7 @@
 #include "ResQ/IR/ResQ.h"
 #include "resq/Conversion/Passes.h"
 #include "resq/InitResQ.h"
+#include "resq/Support/VectorWidth.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -607,14 +608,12 @@ Session::createFromSource(StringRef source, StringRef bufferName,
   if (!tm)
     return tm.takeError();
   impl.targetMachine = std::move(*tm);
-  // Loops at the full vector width, as resq-compile does (Backend.cpp).
+  // Loops at the full vector width, as resq-compile does.
   auto optimizing = mlir::makeOptimizingTransformer(
       /*optLevel=*/std::min(options.optLevel, 3u), /*sizeLevel=*/0,
       impl.targetMachine.get());
   impl.transformer = [optimizing](llvm::Module *module) -> llvm::Error {
-    for (llvm::Function &f : module->functions())
-      if (!f.isDeclaration())
-        f.addFnAttr("prefer-vector-width", "512");
+    resq::preferFullVectorWidth(*module);
     return optimizing(module);
   };
   if (!llvm::sys::fs::exists(kCRunnerUtils))
