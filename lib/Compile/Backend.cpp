@@ -4,7 +4,7 @@
 //     every other definition becomes internal and gets the NAME_ prefix, so
 //     that several models link into one program;
 //  2. helpers: NAME_stream_create / NAME_stream_destroy (aligned_alloc and
-//     free), and memrefCopy when the lowering calls it;
+//     free);
 //  3. O2 (or --opt-level) with the target machine (the loop and SLP
 //     vectorizers need the target's vector ISA; this is what turns i8 dot
 //     products into VNNI);
@@ -18,12 +18,10 @@
 #include "resq/Support/VectorWidth.h"
 
 #include "llvm/ADT/StringSet.h"
-#include "llvm/AsmParser/Parser.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
-#include "llvm/Linker/Linker.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Object/ArchiveWriter.h"
 #include "llvm/Passes/PassBuilder.h"
@@ -148,25 +146,12 @@ void addStreamHelpers(Module &module, StringRef name, int64_t stateSize) {
   b.CreateRetVoid();
 }
 
-/// Links an internal memrefCopy into the module when the lowering calls it.
-Error addMemrefCopy(Module &module) {
-  Function *decl = module.getFunction("memrefCopy");
-  if (!decl || !decl->isDeclaration())
-    return Error::success();
-  SMDiagnostic diag;
-  std::unique_ptr<Module> impl =
-      parseAssemblyString(memrefCopyIR(), diag, module.getContext());
-  if (!impl) {
-    std::string text;
-    raw_string_ostream os(text);
-    diag.print("memrefCopy", os);
-    return makeError("internal error: the memrefCopy IR does not parse: " +
-                     text);
-  }
-  impl->setTargetTriple(module.getTargetTriple());
-  impl->setDataLayout(module.getDataLayout());
-  if (Linker::linkModules(module, std::move(impl)))
-    return makeError("internal error: cannot link memrefCopy");
+/// The object must not need MLIR's runtime libraries: resq-lower-copies
+/// leaves no call of the C runner utilities' memrefCopy.
+Error requireNoRunnerUtils(Module &module) {
+  if (module.getFunction("memrefCopy"))
+    return makeError("internal error: the lowered code calls memrefCopy (a "
+                     "memref.copy that resq-lower-copies did not lower)");
   return Error::success();
 }
 
@@ -258,7 +243,7 @@ resq::compile::detail::runBackend(Module &module,
     api.insert(streamCreateSymbol(options.name));
     api.insert(streamDestroySymbol(options.name));
   }
-  if (Error e = addMemrefCopy(module))
+  if (Error e = requireNoRunnerUtils(module))
     return std::move(e);
   internalize(module, options.name, api);
   for (Function &f : module.functions()) {

@@ -69,9 +69,6 @@ llvm::Expected<BackendResult> runBackend(llvm::Module &module,
 llvm::Error writeArchive(llvm::StringRef path, llvm::StringRef memberName,
                          llvm::ArrayRef<char> object);
 
-/// The textual LLVM IR of `memrefCopy` (MemRefCopy.cpp).
-llvm::StringRef memrefCopyIR();
-
 } // namespace detail
 } // namespace compile
 } // namespace resq

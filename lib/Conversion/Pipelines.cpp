@@ -45,6 +45,9 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
   static constexpr const char *kToLLVM =
       "convert-vector-to-scf,"
       "convert-bufferization-to-memref,"
+      // Copies become loops around memcpy of contiguous runs, not calls of
+      // the C runner utilities' element-by-element memrefCopy.
+      "resq-lower-copies,"
       "expand-strided-metadata,"
       "lower-affine,"
       "convert-scf-to-cf,"

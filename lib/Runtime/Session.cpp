@@ -47,9 +47,6 @@ using namespace resq;
 using namespace resq::runtime;
 using llvm::StringRef;
 
-/// The C runner utilities the lowered code calls (memrefCopy and friends).
-static constexpr const char *kCRunnerUtils =
-    "/usr/lib/llvm-22/lib/libmlir_c_runner_utils.so";
 /// The OpenMP runtime parallel step functions call.
 static constexpr const char *kOpenMPRuntime = "/usr/lib/llvm-22/lib/libomp.so";
 
@@ -616,10 +613,9 @@ Session::createFromSource(StringRef source, StringRef bufferName,
     resq::preferFullVectorWidth(*module);
     return optimizing(module);
   };
-  if (!llvm::sys::fs::exists(kCRunnerUtils))
-    return makeError(llvm::Twine("missing ") + kCRunnerUtils +
-                     " (package libmlir-22-dev)");
-  llvm::SmallVector<StringRef, 2> sharedLibs = {kCRunnerUtils};
+  // The lowered code needs no MLIR runtime library (resq-lower-copies), as
+  // in resq-compile's objects; only threads need one.
+  llvm::SmallVector<StringRef, 1> sharedLibs;
   if (options.threads > 1) {
     if (!llvm::sys::fs::exists(kOpenMPRuntime))
       return makeError(llvm::Twine("missing ") + kOpenMPRuntime +

@@ -164,4 +164,26 @@ def ResQPlanScratch : Pass<"resq-plan-scratch", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def ResQLowerCopies : Pass<"resq-lower-copies", "::mlir::ModuleOp"> {
+  let summary = "Lower memref.copy to loops around contiguous runs";
+  let description = [{
+    Runs after bufferization. A `memref.copy` whose two sides are views of
+    the same buffer with the same offsets, sizes and strides is erased. Any
+    other copy that does not have the identity layout on both sides becomes
+    `scf.for` loops over its outer dimensions around a copy of the longest
+    run of elements that is contiguous in both memrefs (a 1-D view of each
+    side, which the LLVM lowering turns into a memcpy); when even the
+    innermost dimension is strided, the loops move one element at a time.
+
+    Upstream lowers such copies to calls of `memrefCopy` from the C runner
+    utilities, which moves one element per iteration of a generic loop: on
+    pose_landmark_lite the copies that fill its padded tensors took 1.8 ms
+    of a 10.8 ms step that way. Generated code then needs no runtime
+    library for copies.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // RESQ_CONVERSION_PASSES_TD

@@ -144,10 +144,13 @@ def save_frames(tools, frames, name):
 def resq_run(tools, model, frames_path, name, results=1, stats=False,
              streams=None, dump_state=False, keyframe_at=None, step_threads=None,
              target_cpu=None):
-    """Runs resq-run; returns dict(outputs=[arrays], stats=[dicts] or None,
+    """Runs resq-run on one input's frames (a path) or several (a list of
+    paths); returns dict(outputs=[arrays], stats=[dicts] or None,
     state_dir=path or None)."""
     prefix = tools.path(name + ".out")
-    args = [tools.run, model, "--input", frames_path, "--output", prefix]
+    args = [tools.run, model, "--output", prefix]
+    for path in [frames_path] if isinstance(frames_path, str) else frames_path:
+        args += ["--input", path]
     stats_path = tools.path(name + ".stats.jsonl") if stats else None
     state_dir = tools.path(name + ".state") if dump_state else None
     if stats:
