@@ -595,9 +595,9 @@ Session::createFromSource(StringRef source, StringRef bufferName,
   for (const TensorSpec &spec : session->outputSpecs)
     impl.outputTemplates.push_back(descriptorTemplate(spec.shape));
 
-  // JIT-compile at O3 for this machine. The optimizing transformer gets the
-  // host's target machine so that LLVM's vectorizers know the vector ISA
-  // (without one they assume a generic target).
+  // JIT-compile for this machine (O2 by default). The optimizing
+  // transformer gets the host's target machine so that LLVM's vectorizers
+  // know the vector ISA (without one they assume a generic target).
   auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb)
     return jtmb.takeError();
@@ -605,11 +605,21 @@ Session::createFromSource(StringRef source, StringRef bufferName,
   if (!tm)
     return tm.takeError();
   impl.targetMachine = std::move(*tm);
-  // Loops at the full vector width, as resq-compile does.
   auto optimizing = mlir::makeOptimizingTransformer(
       /*optLevel=*/std::min(options.optLevel, 3u), /*sizeLevel=*/0,
       impl.targetMachine.get());
-  impl.transformer = [optimizing](llvm::Module *module) -> llvm::Error {
+  llvm::TargetMachine *hostTM = impl.targetMachine.get();
+  impl.transformer = [optimizing, hostTM](llvm::Module *module) -> llvm::Error {
+    // As resq-compile's backend does: the CPU on every function, and only
+    // the C interface wrappers external.
+    for (llvm::Function &f : module->functions())
+      if (!f.isDeclaration()) {
+        f.addFnAttr("target-cpu", hostTM->getTargetCPU());
+        f.addFnAttr("target-features", hostTM->getTargetFeatureString());
+        if (!f.getName().starts_with("_mlir_"))
+          f.setLinkage(llvm::GlobalValue::InternalLinkage);
+      }
+    // Loops at the full vector width, as resq-compile does.
     resq::preferFullVectorWidth(*module);
     return optimizing(module);
   };
@@ -625,7 +635,8 @@ Session::createFromSource(StringRef source, StringRef bufferName,
   mlir::ExecutionEngineOptions engineOptions;
   engineOptions.transformer = impl.transformer;
   engineOptions.jitCodeGenOptLevel =
-      options.optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
+      // The code generator as in resq-compile's objects.
+      options.optLevel >= 2   ? llvm::CodeGenOptLevel::Aggressive
       : options.optLevel == 0 ? llvm::CodeGenOptLevel::None
                               : llvm::CodeGenOptLevel::Less;
   engineOptions.sharedLibPaths = sharedLibs;

@@ -185,9 +185,9 @@ struct SessionOptions {
   /// libomp). 1: sequential code that needs no OpenMP runtime.
   unsigned threads = 1;
   /// LLVM optimization level (0-3). Results do not depend on it (no fast-
-  /// math anywhere); below 3 the module compiles faster and runs slower,
-  /// which suits tools that compile many variants for a few frames each.
-  unsigned optLevel = 3;
+  /// math anywhere). 2, as resq-compile's objects: O3 ran selfie's steps
+  /// 15-25% slower and pose's no faster (docs/Rationale.md).
+  unsigned optLevel = 2;
 };
 
 /// For programs that step models frame after frame: makes the C library
