@@ -97,6 +97,16 @@ static cl::opt<double> keepFloatAbove(
     cl::desc("With --sensitivity: leave in float every layer whose error "
              "alone exceeds this (0: none)"),
     cl::init(0.0), cl::cat(category));
+static cl::opt<int> keepFloatTop(
+    "keep-float-top",
+    cl::desc("With --sensitivity: also leave in float the N layers whose "
+             "error alone is largest (0: none)"),
+    cl::init(0), cl::cat(category));
+static cl::opt<int> sensitivityFrames(
+    "sensitivity-frames",
+    cl::desc("With --sensitivity: measure on the first N calibration frames "
+             "only (0: all); each layer compiles and runs the model once"),
+    cl::init(0), cl::cat(category));
 static cl::opt<bool> biasCorrection(
     "bias-correction",
     cl::desc("Fold the mean shift the rounded weights cause into each "
@@ -336,6 +346,12 @@ int main(int argc, char **argv) {
     return fail("unknown --method '" + method + "' (mse, percentile, minmax)");
   if (percentile <= 50 || percentile > 100)
     return fail("--percentile must be in (50, 100]");
+  if (keepFloatTop < 0 || sensitivityFrames < 0)
+    return fail("--keep-float-top and --sensitivity-frames take counts >= 0");
+  if ((keepFloatTop > 0 || keepFloatAbove > 0 || sensitivityFrames > 0) &&
+      !sensitivity)
+    return fail("--keep-float-top, --keep-float-above and "
+                "--sensitivity-frames need --sensitivity");
 
   DialectRegistry registry;
   resq::registerAllDialects(registry);
@@ -492,8 +508,18 @@ int main(int argc, char **argv) {
   // that alone costs much accuracy (a regression head, say) is a candidate
   // for float.
   if (sensitivity) {
+    int64_t measured = sensitivityFrames > 0
+                           ? std::min<int64_t>(sensitivityFrames, count)
+                           : count;
     llvm::errs() << "sensitivity (relative RMS output error, one layer in "
-                    "int8):\n";
+                    "int8, "
+                 << measured << " frames):\n";
+    // The float model's outputs on those frames: its first outputs.
+    std::vector<float> reference(
+        floatOutputs->outputs.begin(),
+        floatOutputs->outputs.begin() +
+            floatOutputs->outputs.size() / count * measured);
+    std::vector<std::pair<double, size_t>> errors;
     for (size_t i = 0; i < layers.size(); ++i) {
       OwningOpRef<ModuleOp> candidate(cast<ModuleOp>((*module)->clone()));
       QuantizeOptions alone;
@@ -504,16 +530,32 @@ int main(int argc, char **argv) {
       if (failed(quantizeFloatLayers(*candidate, entry, params, alone,
                                      unused)))
         return 1;
-      auto run = runFrames(printModule(*candidate), *frames, count,
+      auto run = runFrames(printModule(*candidate), *frames, measured,
                            in.byteSize());
       if (!run)
         return fail(llvm::toString(run.takeError()));
-      double e = relativeRmsError(run->outputs, floatOutputs->outputs);
+      double e = relativeRmsError(run->outputs, reference);
+      errors.push_back({e, i});
       bool keep = keepFloatAbove > 0 && e > keepFloatAbove;
-      llvm::errs() << llvm::format("  %-44s %10.5f%s\n", layers[i].name.c_str(),
-                                   e, keep ? "  -> float" : "");
+      llvm::errs() << llvm::format("  %3zu/%zu %-44s %10.5f%s\n", i + 1,
+                                   layers.size(), layers[i].name.c_str(), e,
+                                   keep ? "  -> float" : "");
       if (keep && !llvm::is_contained(options.floatLayers, layers[i].name))
         options.floatLayers.push_back(layers[i].name);
+    }
+    if (keepFloatTop > 0) {
+      llvm::sort(errors, [](const auto &a, const auto &b) {
+        return a.first > b.first;
+      });
+      llvm::errs() << "kept in float, the " << keepFloatTop
+                   << " most sensitive layers:\n";
+      for (int k = 0; k < keepFloatTop && k < int(errors.size()); ++k) {
+        const std::string &name = layers[errors[k].second].name;
+        llvm::errs() << llvm::format("  %10.5f  %s\n", errors[k].first,
+                                     name.c_str());
+        if (!llvm::is_contained(options.floatLayers, name))
+          options.floatLayers.push_back(name);
+      }
     }
   }
   std::vector<LayerQuantization> report;
