@@ -38,16 +38,23 @@ for MODEL in "${MODELS[@]}"; do
     --build "$BUILD" --out "$OUT"
   echo
   echo "== benchmark: $MODEL on vtest.avi"
+  # pose's int8 keeps its most sensitive layers in float (prepare-model.sh);
+  # the build with every layer in int8 runs beside it.
+  ALLINT8=() KERNELMODEL="$OUT/model.int8.mlir"
+  if [[ -s "$OUT/model.all-int8.keyframes.mlir" ]]; then
+    ALLINT8=(--resq int8-every-layer="$OUT/model.all-int8.keyframes.mlir")
+    KERNELMODEL="$OUT/model.all-int8.mlir"
+  fi
   "$BUILD/bin/resq-bench" --video "$ROOT/data/vtest.avi" --task "$TASK" \
     --frames "$FRAMES" --float "$OUT/model.mlir" \
-    --resq int8="$OUT/model.keyframes.mlir" \
+    --resq int8="$OUT/model.keyframes.mlir" "${ALLINT8[@]}" \
     --resq static="$OUT/model.static.mlir" \
     --resq dynamic="$OUT/model.dynamic.mlir" \
     --resq dynamic-residual-only="$OUT/model.residual-only.mlir" \
     --report "$ROOT/out/bench/$MODEL"
   echo
   echo "== kernels: every linear layer shape of $MODEL against the VNNI peak"
-  "$BUILD/bin/resq-bench" --kernels "$OUT/model.int8.mlir" \
+  "$BUILD/bin/resq-bench" --kernels "$KERNELMODEL" \
     --report "$ROOT/out/bench/$MODEL"
   echo
   echo "== sweep: $MODEL ResQ dynamic, p% of the input blocks changing per frame"

@@ -9,6 +9,9 @@
 #   model.static.mlir     ResQ static (8 bits)
 #   model.dynamic.mlir    ResQ dynamic (bits 0,2..8 per pixel, dense above 50% changed)
 #   model.residual-only.mlir  the same without the dense rule
+#   model.all-int8.mlir, model.all-int8.keyframes.mlir  (pose) every layer
+#                         in int8, where model.int8.mlir keeps the most
+#                         sensitive ones in float
 #
 #   scripts/prepare-model.sh --model selfie|pose --clip vtest|webcam
 #                            --build DIR --out DIR
@@ -61,6 +64,15 @@ fi
 if [[ "$CLIP" == webcam ]]; then CAL=(--frames 68); else CAL=(--frames 48 --stride 16); fi
 # Then ten single-layer step increases, costliest layers first.
 CAL+=(--refine-steps 10)
+# pose: with every layer in int8 its landmarks move 8.2 px against float on
+# the 48 flagged vtest frames (bar: 3.0). Its 12 layers most sensitive on
+# the landmarks (each alone in int8 against float, on 6 frames: one compile
+# per layer, ~10 minutes once) stay in float: 2.37 px. The model with every
+# layer in int8 is kept beside it (model.all-int8*.mlir) for comparison.
+if [[ "$MODEL" == pose ]]; then
+  CAL+=(--sensitivity --sensitivity-frames 6 --candidate-opt-level 1
+        --keep-float-top 12 --error-outputs Identity)
+fi
 step "2. calibrate int8 and residual steps on $VIDEO (${CAL[*]})"
 # Calibration depends only on the model and clip: a second run reuses it.
 if [[ ! -s "$OUT/model.int8.mlir" || "$OUT/model.mlir" -nt "$OUT/model.int8.mlir" ]]; then
@@ -69,6 +81,17 @@ if [[ ! -s "$OUT/model.int8.mlir" || "$OUT/model.mlir" -nt "$OUT/model.int8.mlir
     grep -v "^  ranges\|^  histograms"
 else
   echo "(reusing $OUT/model.int8.mlir; delete it to calibrate again)"
+fi
+
+if [[ "$MODEL" == pose ]]; then
+  if [[ ! -s "$OUT/model.all-int8.mlir" || "$OUT/model.mlir" -nt "$OUT/model.all-int8.mlir" ]]; then
+    step "2b. calibrate int8 with every layer in int8 (for comparison)"
+    "$BIN/resq-quantize" "$OUT/model.mlir" --calibrate "$DATA/$VIDEO" \
+      --frames 48 --stride 16 --residual-target 0 -o "$OUT/model.all-int8.mlir" \
+      2>&1 | tail -1
+  fi
+  "$BIN/resq-opt" "$OUT/model.all-int8.mlir" --resq-residualize="keyframe-interval=1" \
+    -o "$OUT/model.all-int8.keyframes.mlir"
 fi
 
 # Dynamic: bit-widths 0,2..8 per pixel; a layer where more than half the
