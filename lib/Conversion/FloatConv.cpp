@@ -46,7 +46,7 @@ bool isF32Tensor(Value v) {
 
 /// conv2d NHWC x FHWC with a constant filter and input channels in whole
 /// chunks: loops (n, oh, ow, kh, kw, c / 16, f, c % 16) over the filter
-/// transposed to KH x KW x C x F.
+/// transposed to KH x KW x C/16 x 16 x F.
 LogicalResult rewriteConv(IRRewriter &rewriter, linalg::Conv2DNhwcFhwcOp op) {
   Value image = op.getInputs()[0], filter = op.getInputs()[1];
   Value init = op.getOutputs()[0];

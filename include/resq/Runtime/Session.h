@@ -186,7 +186,7 @@ struct SessionOptions {
   unsigned threads = 1;
   /// LLVM optimization level (0-3). Results do not depend on it (no fast-
   /// math anywhere). 2, as resq-compile's objects: O3 ran selfie's steps
-  /// 15-25% slower and pose's no faster (docs/Rationale.md).
+  /// 20-40% slower and pose's no faster (docs/Rationale.md).
   unsigned optLevel = 2;
 };
 
