@@ -6,7 +6,7 @@
 // short one and vectorizes over output channels around it; a long one (more
 // than 27 products) stays a scalar float reduction, since LLVM may not
 // reassociate it. Here such a conv2d becomes a linalg.generic that sums the
-// input channels in chunks of 16 inside the loop over output channels:
+// input channels in chunks of up to 16 inside the loop over output channels:
 // every output element still sums the same products in the same order, so
 // the results are bit for bit those of upstream's lowering.
 //
@@ -31,10 +31,10 @@ using namespace mlir;
 
 namespace {
 
-/// Input channels are summed in chunks of this many: LLVM unrolls a chunk
-/// and vectorizes the loop over output channels around it, partial sums in
-/// registers.
-constexpr int64_t kChunk = 16;
+/// Input channels are summed in chunks of at most this many (the largest
+/// divisor of the channel count): LLVM unrolls a chunk and vectorizes the
+/// loop over output channels around it, partial sums in registers.
+constexpr int64_t kMaxChunk = 16;
 /// Up to this many products per output LLVM already unrolls the named op's
 /// reduction and vectorizes over output channels itself.
 constexpr int64_t kUnrolledTaps = 27;
@@ -44,9 +44,9 @@ bool isF32Tensor(Value v) {
   return type && type.hasStaticShape() && type.getElementType().isF32();
 }
 
-/// conv2d NHWC x FHWC with a constant filter and input channels in whole
-/// chunks: loops (n, oh, ow, kh, kw, c / 16, f, c % 16) over the filter
-/// transposed to KH x KW x C/16 x 16 x F.
+/// conv2d NHWC x FHWC with a constant filter: loops (n, oh, ow, kh, kw,
+/// c / chunk, f, c % chunk) over the filter transposed to
+/// KH x KW x C/chunk x chunk x F.
 LogicalResult rewriteConv(IRRewriter &rewriter, linalg::Conv2DNhwcFhwcOp op) {
   Value image = op.getInputs()[0], filter = op.getInputs()[1];
   Value init = op.getOutputs()[0];
@@ -58,8 +58,11 @@ LogicalResult rewriteConv(IRRewriter &rewriter, linalg::Conv2DNhwcFhwcOp op) {
   auto filterType = cast<RankedTensorType>(filter.getType());
   int64_t f = filterType.getDimSize(0), kh = filterType.getDimSize(1),
           kw = filterType.getDimSize(2), c = filterType.getDimSize(3);
-  if (c % kChunk != 0 || kh * kw * c <= kUnrolledTaps)
+  if (kh * kw * c <= kUnrolledTaps)
     return failure();
+  int64_t width = kMaxChunk;
+  while (c % width != 0)
+    --width;
   SmallVector<float> values(weights.getValues<float>());
   SmallVector<float> transposed(values.size());
   for (int64_t o = 0; o < f; ++o)
@@ -72,10 +75,10 @@ LogicalResult rewriteConv(IRRewriter &rewriter, linalg::Conv2DNhwcFhwcOp op) {
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
   // Chunks as dimensions of their own (linalg derives loop bounds from
-  // operand shapes): the image viewed as N x H x W x C/16 x 16, the filter
-  // as KH x KW x C/16 x 16 x F.
-  int64_t chunks = c / kChunk;
-  auto hwcfType = RankedTensorType::get({kh, kw, chunks, kChunk, f},
+  // operand shapes): the image viewed as N x H x W x C/chunk x chunk, the
+  // filter as KH x KW x C/chunk x chunk x F.
+  int64_t chunks = c / width;
+  auto hwcfType = RankedTensorType::get({kh, kw, chunks, width, f},
                                         rewriter.getF32Type());
   Value hwcf = arith::ConstantOp::create(
       rewriter, loc,
@@ -83,7 +86,7 @@ LogicalResult rewriteConv(IRRewriter &rewriter, linalg::Conv2DNhwcFhwcOp op) {
   auto imageType = cast<RankedTensorType>(image.getType());
   auto chunkedType = RankedTensorType::get(
       {imageType.getDimSize(0), imageType.getDimSize(1),
-       imageType.getDimSize(2), chunks, kChunk},
+       imageType.getDimSize(2), chunks, width},
       rewriter.getF32Type());
   Value chunked = tensor::ExpandShapeOp::create(
       rewriter, loc, chunkedType, image,

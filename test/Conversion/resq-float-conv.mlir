@@ -28,9 +28,22 @@ func.func @conv(%x: tensor<1x7x7x32xf32>, %w0: tensor<1x3x2x16xf32>) -> tensor<1
 
 // -----
 
-// Left alone: a reduction LLVM unrolls itself (3x3x3 taps), input channels
-// not in whole chunks, a filter that is not a constant, and integer
-// convolutions (resq's own kernels or upstream's int8 lowering).
+// 56 input channels: chunks of 14, the largest divisor up to 16.
+// CHECK-LABEL: func.func @chunks_of_14
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2], [3, 4]] output_shape [1, 4, 4, 4, 14] : tensor<1x4x4x56xf32> into tensor<1x4x4x4x14xf32>
+// CHECK: linalg.generic
+// CHECK-SAME: tensor<1x4x4x4x14xf32>, tensor<1x1x4x14x8xf32>
+func.func @chunks_of_14(%x: tensor<1x4x4x56xf32>, %init: tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32> {
+  %w = arith.constant dense<0.5> : tensor<8x1x1x56xf32>
+  %y = linalg.conv_2d_nhwc_fhwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x4x4x56xf32>, tensor<8x1x1x56xf32>) outs(%init : tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
+  return %y : tensor<1x4x4x8xf32>
+}
+
+// -----
+
+// Left alone: reductions LLVM unrolls itself (3x3x3 and 24 taps), a filter
+// that is not a constant, and integer convolutions (resq's own kernels or
+// upstream's int8 lowering).
 // CHECK-LABEL: func.func @unchanged
 // CHECK-COUNT-4: linalg.conv_2d_nhwc_fhwc
 // CHECK-NOT: linalg.generic

@@ -1,10 +1,11 @@
 # RUN: %python %s resq-opt resq-run %t
 #
 # resq-float-conv moves the loops of float convolutions (input channels in
-# chunks of 16 inside the loop over output channels, so they vectorize)
-# without changing any sum: conv2d 3x3 / stride 2 with padding and 1x1,
-# around a depthwise layer, through resq-to-llvm equal upstream's lowering
-# of the same TOSA bit for bit.
+# chunks inside the loop over output channels, so they vectorize) without
+# changing any sum: conv2d 3x3 / stride 2 with padding (32 input channels,
+# chunks of 16) and 1x1 (56 input channels, chunks of 14), around a
+# depthwise layer, through resq-to-llvm equal upstream's lowering of the
+# same TOSA bit for bit.
 
 import os
 import subprocess
@@ -14,7 +15,7 @@ import numpy as np
 import e2e
 import upstream
 
-H, C, F, G = 13, 32, 32, 40
+H, C, F, G = 13, 32, 56, 40
 
 
 def hex_dense(a):
