@@ -7,9 +7,6 @@
 # depthwise layer, through resq-to-llvm equal upstream's lowering of the
 # same TOSA bit for bit.
 
-import os
-import subprocess
-
 import numpy as np
 
 import e2e
@@ -22,7 +19,8 @@ def hex_dense(a):
     return 'dense<"0x' + np.ascontiguousarray(a, dtype="<f4").tobytes().hex().upper() + '">'
 
 
-def net_mlir(rng, name):
+def net_mlir(rng):
+    """The output size, and the network as a function @net."""
     w1 = rng.standard_normal((F, 3, 3, C)).astype(np.float32)
     b1 = rng.standard_normal(F).astype(np.float32)
     w2 = rng.standard_normal((3, 3, F, 1)).astype(np.float32)
@@ -31,7 +29,7 @@ def net_mlir(rng, name):
     b3 = rng.standard_normal(G).astype(np.float32)
     o = (H + 2 - 3) // 2 + 1
     t = lambda s: "tensor<" + "x".join(str(d) for d in s) + "xf32>"
-    return o, f"""func.func @{name}(%x: {t((1, H, H, C))}) -> {t((1, o, o, G))} {{
+    return o, f"""func.func @net(%x: {t((1, H, H, C))}) -> {t((1, o, o, G))} {{
   %zp = "tosa.const"() {{values = dense<0.0> : tensor<1xf32>}} : () -> tensor<1xf32>
   %w1 = "tosa.const"() {{values = {hex_dense(w1)} : {t(w1.shape)}}} : () -> {t(w1.shape)}
   %b1 = "tosa.const"() {{values = {hex_dense(b1)} : {t(b1.shape)}}} : () -> {t(b1.shape)}
@@ -65,27 +63,16 @@ def upstream_bits(net, o, x):
   }}
 }}
 """
-    lowered = subprocess.run(
-        [upstream.MLIR_OPT, "-", f"--pass-pipeline=builtin.module({upstream.PIPELINE})"],
-        input=module, capture_output=True, text=True)
-    if lowered.returncode != 0:
-        e2e.fail("mlir-opt: " + lowered.stderr[-2000:])
-    ran = subprocess.run(
-        [upstream.MLIR_RUNNER, "-e", "main", "-entry-point-result=void",
-         f"--shared-libs={upstream.RUNNER_LIBS}"],
-        input=lowered.stdout, capture_output=True, text=True)
-    if ran.returncode != 0:
-        e2e.fail("mlir-runner: " + ran.stderr[-2000:])
-    return upstream.parse_printed_memrefs(ran.stdout, [(1, o, o, G)])[0]
+    stdout = upstream.lower_and_run(module)
+    return upstream.parse_printed_memrefs(stdout, [(1, o, o, G)])[0]
 
 
 def test(tools):
     rng = np.random.default_rng(7)
-    o, net = net_mlir(rng, "net")
-    _, model = net_mlir(np.random.default_rng(7), "main")
+    o, net = net_mlir(rng)
     path = tools.path("float_conv.mlir")
     with open(path, "w") as f:
-        f.write(model)
+        f.write(net.replace("func.func @net(", "func.func @main("))
     x = rng.standard_normal((2, 1, H, H, C)).astype(np.float32)
     np.save(tools.path("x.npy"), x)
     got = e2e.resq_run(tools, path, tools.path("x.npy"), "float_conv")["outputs"][0]

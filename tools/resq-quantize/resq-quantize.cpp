@@ -520,6 +520,10 @@ int main(int argc, char **argv) {
         floatOutputs->outputs.begin() +
             floatOutputs->outputs.size() / count * measured);
     std::vector<std::pair<double, size_t>> errors;
+    auto keepFloat = [&](const std::string &name) {
+      if (!llvm::is_contained(options.floatLayers, name))
+        options.floatLayers.push_back(name);
+    };
     for (size_t i = 0; i < layers.size(); ++i) {
       OwningOpRef<ModuleOp> candidate(cast<ModuleOp>((*module)->clone()));
       QuantizeOptions alone;
@@ -540,8 +544,8 @@ int main(int argc, char **argv) {
       llvm::errs() << llvm::format("  %3zu/%zu %-44s %10.5f%s\n", i + 1,
                                    layers.size(), layers[i].name.c_str(), e,
                                    keep ? "  -> float" : "");
-      if (keep && !llvm::is_contained(options.floatLayers, layers[i].name))
-        options.floatLayers.push_back(layers[i].name);
+      if (keep)
+        keepFloat(layers[i].name);
     }
     if (keepFloatTop > 0) {
       llvm::sort(errors, [](const auto &a, const auto &b) {
@@ -553,8 +557,7 @@ int main(int argc, char **argv) {
         const std::string &name = layers[errors[k].second].name;
         llvm::errs() << llvm::format("  %10.5f  %s\n", errors[k].first,
                                      name.c_str());
-        if (!llvm::is_contained(options.floatLayers, name))
-          options.floatLayers.push_back(name);
+        keepFloat(name);
       }
     }
   }

@@ -78,7 +78,13 @@ def run_net(net, x):
     int64 arrays."""
     x = np.asarray(x)
     assert tuple(x.shape) == net.input_shape
-    module = wrap_in_main(net, x)
+    stdout = lower_and_run(wrap_in_main(net, x))
+    return parse_printed_memrefs(stdout, [net.shape_of(r) for r in net.results])
+
+
+def lower_and_run(module):
+    """Lowers a module with the reference pipeline, runs its @main with
+    mlir-runner and returns what it printed."""
     with tempfile.TemporaryDirectory() as tmp:
         source = os.path.join(tmp, "net.mlir")
         with open(source, "w") as f:
@@ -94,7 +100,7 @@ def run_net(net, x):
             input=lowered.stdout, capture_output=True, text=True)
         if ran.returncode != 0:
             raise RuntimeError("mlir-runner failed:\n" + ran.stderr[-4000:])
-    return parse_printed_memrefs(ran.stdout, [net.shape_of(r) for r in net.results])
+    return ran.stdout
 
 
 def parse_printed_memrefs(stdout, shapes):
