@@ -2,13 +2,13 @@
 //
 // Float layers (the float reference model, and layers a mixed-precision
 // model keeps in float) reach the loops as linalg's named convolutions,
-// whose innermost loop is the reduction over the window. LLVM unrolls a
-// short one and vectorizes over output channels around it; a long one (more
-// than 27 products) stays a scalar float reduction, since LLVM may not
-// reassociate it. Here such a conv2d becomes a linalg.generic that sums the
-// input channels in chunks of up to 16 inside the loop over output channels:
-// every output element still sums the same products in the same order, so
-// the results are bit for bit those of upstream's lowering.
+// whose innermost loop is the reduction over the window. Within a whole
+// model LLVM keeps those sums in memory and scalar: the step's buffers are
+// views of one scratch allocation it cannot tell apart. Here conv2d and
+// depthwise conv become vector loops whose partial sums are SSA vectors
+// over output channels. Every output element still sums the same products
+// in the same order (its initial value, kernel rows, columns, input
+// channels), so the results are bit for bit those of upstream's lowering.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,7 +17,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
@@ -31,22 +33,98 @@ using namespace mlir;
 
 namespace {
 
-/// Input channels are summed in chunks of at most this many (the largest
-/// divisor of the channel count): LLVM unrolls a chunk and vectorizes the
-/// loop over output channels around it, partial sums in registers.
-constexpr int64_t kMaxChunk = 16;
-/// Up to this many products per output LLVM already unrolls the named op's
-/// reduction and vectorizes over output channels itself.
-constexpr int64_t kUnrolledTaps = 27;
+/// Partial sums are vectors of at most this many output channels (the
+/// largest divisor of the channel count).
+constexpr int64_t kMaxWidth = 16;
+/// A conv2d pixel keeps up to this many vectors of partial sums in
+/// registers, so that each input value loaded feeds that many vectors.
+constexpr int64_t kMaxVectors = 4;
 
 bool isF32Tensor(Value v) {
   auto type = dyn_cast<RankedTensorType>(v.getType());
   return type && type.hasStaticShape() && type.getElementType().isF32();
 }
 
-/// conv2d NHWC x FHWC with a constant filter: loops (n, oh, ow, kh, kw,
-/// c / chunk, f, c % chunk) over the filter transposed to
-/// KH x KW x C/chunk x chunk x F.
+int64_t largestDivisorUpTo(int64_t n, int64_t limit) {
+  int64_t d = std::min(n, limit);
+  while (n % d != 0)
+    --d;
+  return d;
+}
+
+/// Builds the loops every rewritten convolution shares: threads take output
+/// rows (scf.forall over oh), each row walks its pixels (n, ow) and blocks
+/// of output channels. `block(b, n, oy, ox, channel, out)` emits one block
+/// of a pixel into the row tensor `out` (N x 1 x OW x ...) and returns it.
+using BlockBuilder = function_ref<Value(OpBuilder &, Location, Value n,
+                                        Value oy, Value ox, Value channel,
+                                        Value row)>;
+Value buildRowLoops(OpBuilder &builder, Location loc, Value init,
+                    int64_t blockChannels, BlockBuilder block) {
+  auto initType = cast<RankedTensorType>(init.getType());
+  int64_t rank = initType.getRank();
+  int64_t batch = initType.getDimSize(0), oh = initType.getDimSize(1),
+          ow = initType.getDimSize(2), channels = initType.getDimSize(3);
+  SmallVector<int64_t> rowShape(initType.getShape());
+  rowShape[1] = 1;
+  auto rowType = RankedTensorType::get(rowShape, initType.getElementType());
+  auto index = [&](OpBuilder &b, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto forall = scf::ForallOp::create(
+      builder, loc, ArrayRef<OpFoldResult>{builder.getIndexAttr(oh)},
+      ValueRange{init}, std::nullopt,
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        Value oy = args[0], out = args[1];
+        SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+        offsets[1] = oy;
+        SmallVector<OpFoldResult> sizes;
+        for (int64_t size : rowShape)
+          sizes.push_back(b.getIndexAttr(size));
+        SmallVector<OpFoldResult> ones(rank, b.getIndexAttr(1));
+        Value row = tensor::ExtractSliceOp::create(b, loc, rowType, out,
+                                                   offsets, sizes, ones);
+        auto pixels = scf::ForOp::create(
+            b, loc, index(b, 0), index(b, batch * ow), index(b, 1),
+            ValueRange{row},
+            [&](OpBuilder &b, Location loc, Value pixel, ValueRange iter) {
+              Value n = arith::DivUIOp::create(b, loc, pixel, index(b, ow));
+              Value ox = arith::RemUIOp::create(b, loc, pixel, index(b, ow));
+              auto blocks = scf::ForOp::create(
+                  b, loc, index(b, 0), index(b, channels),
+                  index(b, blockChannels), iter,
+                  [&](OpBuilder &b, Location loc, Value ch, ValueRange iter) {
+                    scf::YieldOp::create(
+                        b, loc, block(b, loc, n, oy, ox, ch, iter[0]));
+                  });
+              scf::YieldOp::create(b, loc, blocks.getResults());
+            });
+        auto terminator = scf::InParallelOp::create(b, loc);
+        b.setInsertionPointToStart(terminator.getBody());
+        tensor::ParallelInsertSliceOp::create(b, loc, pixels.getResult(0), out,
+                                              offsets, sizes, ones);
+      });
+  return forall.getResult(0);
+}
+
+/// Input coordinate `o * stride + k * dilation`.
+Value inputCoordinate(OpBuilder &b, Location loc, Value o, int64_t stride,
+                      int64_t k, int64_t dilation) {
+  Value scaled = arith::MulIOp::create(
+      b, loc, o, arith::ConstantIndexOp::create(b, loc, stride));
+  return arith::AddIOp::create(
+      b, loc, scaled, arith::ConstantIndexOp::create(b, loc, k * dilation));
+}
+
+/// A vector along dimension `dim` of a tensor of rank `rank`.
+AffineMap along(MLIRContext *ctx, int64_t rank, int64_t dim) {
+  return AffineMap::get(rank, 0, getAffineDimExpr(dim, ctx));
+}
+
+/// conv2d NHWC x FHWC with a constant filter. Per pixel and block of up to
+/// 4 x 16 output channels, the partial sums are vectors over output
+/// channels; each input value is broadcast and multiplied with a row of the
+/// filter, transposed at compile time to KH x KW x C x F.
 LogicalResult rewriteConv(IRRewriter &rewriter, linalg::Conv2DNhwcFhwcOp op) {
   Value image = op.getInputs()[0], filter = op.getInputs()[1];
   Value init = op.getOutputs()[0];
@@ -58,11 +136,6 @@ LogicalResult rewriteConv(IRRewriter &rewriter, linalg::Conv2DNhwcFhwcOp op) {
   auto filterType = cast<RankedTensorType>(filter.getType());
   int64_t f = filterType.getDimSize(0), kh = filterType.getDimSize(1),
           kw = filterType.getDimSize(2), c = filterType.getDimSize(3);
-  if (kh * kw * c <= kUnrolledTaps)
-    return failure();
-  int64_t width = kMaxChunk;
-  while (c % width != 0)
-    --width;
   SmallVector<float> values(weights.getValues<float>());
   SmallVector<float> transposed(values.size());
   for (int64_t o = 0; o < f; ++o)
@@ -71,55 +144,142 @@ LogicalResult rewriteConv(IRRewriter &rewriter, linalg::Conv2DNhwcFhwcOp op) {
         for (int64_t i = 0; i < c; ++i)
           transposed[((y * kw + x) * c + i) * f + o] =
               values[((o * kh + y) * kw + x) * c + i];
+  int64_t width = largestDivisorUpTo(f, kMaxWidth);
+  int64_t vectors = largestDivisorUpTo(f / width, kMaxVectors);
+  auto strides = llvm::to_vector(op.getStrides().getValues<int64_t>());
+  auto dilations = llvm::to_vector(op.getDilations().getValues<int64_t>());
 
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
-  // Chunks as dimensions of their own (linalg derives loop bounds from
-  // operand shapes): the image viewed as N x H x W x C/chunk x chunk, the
-  // filter as KH x KW x C/chunk x chunk x F.
-  int64_t chunks = c / width;
-  auto hwcfType = RankedTensorType::get({kh, kw, chunks, width, f},
-                                        rewriter.getF32Type());
+  MLIRContext *ctx = rewriter.getContext();
   Value hwcf = arith::ConstantOp::create(
       rewriter, loc,
-      DenseElementsAttr::get(hwcfType, ArrayRef<float>(transposed)));
-  auto imageType = cast<RankedTensorType>(image.getType());
-  auto chunkedType = RankedTensorType::get(
-      {imageType.getDimSize(0), imageType.getDimSize(1),
-       imageType.getDimSize(2), chunks, width},
-      rewriter.getF32Type());
-  Value chunked = tensor::ExpandShapeOp::create(
-      rewriter, loc, chunkedType, image,
-      ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+      DenseElementsAttr::get(
+          RankedTensorType::get({kh, kw, c, f}, rewriter.getF32Type()),
+          ArrayRef<float>(transposed)));
+  auto vectorType = VectorType::get({width}, rewriter.getF32Type());
+  Value zero =
+      arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+  SmallVector<bool> inBounds = {true};
+  Value result = buildRowLoops(
+      rewriter, loc, init, width * vectors,
+      [&](OpBuilder &b, Location loc, Value n, Value oy, Value ox, Value ch,
+          Value row) -> Value {
+        Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+        SmallVector<Value> channel, sums;
+        for (int64_t v = 0; v < vectors; ++v) {
+          channel.push_back(arith::AddIOp::create(
+              b, loc, ch, arith::ConstantIndexOp::create(b, loc, v * width)));
+          sums.push_back(vector::TransferReadOp::create(
+              b, loc, vectorType, row, ValueRange{n, c0, ox, channel[v]},
+              zero, along(ctx, 4, 3), inBounds));
+        }
+        // Kernel rows, columns, then input channels: the named op's order.
+        for (int64_t y = 0; y < kh; ++y) {
+          for (int64_t x = 0; x < kw; ++x) {
+            Value iy = inputCoordinate(b, loc, oy, strides[0], y, dilations[0]);
+            Value ix = inputCoordinate(b, loc, ox, strides[1], x, dilations[1]);
+            Value cy = arith::ConstantIndexOp::create(b, loc, y);
+            Value cx = arith::ConstantIndexOp::create(b, loc, x);
+            auto inputs = scf::ForOp::create(
+                b, loc, c0, arith::ConstantIndexOp::create(b, loc, c),
+                arith::ConstantIndexOp::create(b, loc, 1), sums,
+                [&](OpBuilder &b, Location loc, Value i, ValueRange iter) {
+                  Value in = tensor::ExtractOp::create(
+                      b, loc, image, ValueRange{n, iy, ix, i});
+                  Value broadcast =
+                      vector::BroadcastOp::create(b, loc, vectorType, in);
+                  SmallVector<Value> next;
+                  for (int64_t v = 0; v < vectors; ++v) {
+                    Value w = vector::TransferReadOp::create(
+                        b, loc, vectorType, hwcf,
+                        ValueRange{cy, cx, i, channel[v]}, zero,
+                        along(ctx, 4, 3), inBounds);
+                    // out + in * w, as the named op.
+                    Value product =
+                        arith::MulFOp::create(b, loc, broadcast, w);
+                    next.push_back(
+                        arith::AddFOp::create(b, loc, iter[v], product));
+                  }
+                  scf::YieldOp::create(b, loc, next);
+                });
+            sums.assign(inputs.getResults().begin(), inputs.getResults().end());
+          }
+        }
+        for (int64_t v = 0; v < vectors; ++v)
+          row = vector::TransferWriteOp::create(
+                    b, loc, sums[v], row, ValueRange{n, c0, ox, channel[v]},
+                    along(ctx, 4, 3), inBounds)
+                    .getResult();
+        return row;
+      });
+  rewriter.replaceOp(op, result);
+  return success();
+}
 
+/// Depthwise conv NHWC x HWCM with multiplier 1. Per pixel and block of up
+/// to 16 channels, the partial sums are one vector over the window.
+LogicalResult rewriteDepthwise(IRRewriter &rewriter,
+                               linalg::DepthwiseConv2DNhwcHwcmOp op) {
+  Value image = op.getInputs()[0], filter = op.getInputs()[1];
+  Value init = op.getOutputs()[0];
+  if (!isF32Tensor(image) || !isF32Tensor(filter) || !isF32Tensor(init))
+    return failure();
+  auto filterType = cast<RankedTensorType>(filter.getType());
+  int64_t kh = filterType.getDimSize(0), kw = filterType.getDimSize(1),
+          c = filterType.getDimSize(2);
+  if (filterType.getDimSize(3) != 1)
+    return failure();
+  int64_t width = largestDivisorUpTo(c, kMaxWidth);
   auto strides = llvm::to_vector(op.getStrides().getValues<int64_t>());
   auto dilations = llvm::to_vector(op.getDilations().getValues<int64_t>());
+
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
   MLIRContext *ctx = rewriter.getContext();
-  AffineExpr n, oh, ow, y, x, chunk, o, lane;
-  bindDims(ctx, n, oh, ow, y, x, chunk, o, lane);
-  SmallVector<AffineMap> maps = {
-      AffineMap::get(8, 0,
-                     {n, oh * strides[0] + y * dilations[0],
-                      ow * strides[1] + x * dilations[1], chunk, lane},
-                     ctx),
-      AffineMap::get(8, 0, {y, x, chunk, lane, o}, ctx),
-      AffineMap::get(8, 0, {n, oh, ow, o}, ctx)};
-  using utils::IteratorType;
-  SmallVector<IteratorType> iterators = {
-      IteratorType::parallel,  IteratorType::parallel,
-      IteratorType::parallel,  IteratorType::reduction,
-      IteratorType::reduction, IteratorType::reduction,
-      IteratorType::parallel,  IteratorType::reduction};
-  auto generic = linalg::GenericOp::create(
-      rewriter, loc, TypeRange{init.getType()}, ValueRange{chunked, hwcf},
-      ValueRange{init}, maps, iterators,
-      [](OpBuilder &b, Location loc, ValueRange args) {
-        // out + in * w, as the named op.
-        Value product = arith::MulFOp::create(b, loc, args[0], args[1]);
-        Value sum = arith::AddFOp::create(b, loc, args[2], product);
-        linalg::YieldOp::create(b, loc, sum);
+  // Without the multiplier dimension every vector runs along the innermost
+  // dimension: plain vector loads and stores.
+  SmallVector<ReassociationIndices> dropLast = {{0}, {1}, {2, 3}};
+  Value hwc = tensor::CollapseShapeOp::create(rewriter, loc, filter, dropLast);
+  SmallVector<ReassociationIndices> outputGroups = {{0}, {1}, {2}, {3, 4}};
+  Value nhwc =
+      tensor::CollapseShapeOp::create(rewriter, loc, init, outputGroups);
+  auto vectorType = VectorType::get({width}, rewriter.getF32Type());
+  Value zero =
+      arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
+  SmallVector<bool> inBounds = {true};
+  Value result = buildRowLoops(
+      rewriter, loc, nhwc, width,
+      [&](OpBuilder &b, Location loc, Value n, Value oy, Value ox, Value ch,
+          Value row) -> Value {
+        Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+        Value sum = vector::TransferReadOp::create(
+            b, loc, vectorType, row, ValueRange{n, c0, ox, ch}, zero,
+            along(ctx, 4, 3), inBounds);
+        for (int64_t y = 0; y < kh; ++y) {
+          for (int64_t x = 0; x < kw; ++x) {
+            Value iy = inputCoordinate(b, loc, oy, strides[0], y, dilations[0]);
+            Value ix = inputCoordinate(b, loc, ox, strides[1], x, dilations[1]);
+            Value in = vector::TransferReadOp::create(
+                b, loc, vectorType, image, ValueRange{n, iy, ix, ch}, zero,
+                along(ctx, 4, 3), inBounds);
+            Value w = vector::TransferReadOp::create(
+                b, loc, vectorType, hwc,
+                ValueRange{arith::ConstantIndexOp::create(b, loc, y),
+                           arith::ConstantIndexOp::create(b, loc, x), ch},
+                zero, along(ctx, 3, 2), inBounds);
+            // out + in * w, as the named op.
+            Value product = arith::MulFOp::create(b, loc, in, w);
+            sum = arith::AddFOp::create(b, loc, sum, product);
+          }
+        }
+        return vector::TransferWriteOp::create(b, loc, sum, row,
+                                               ValueRange{n, c0, ox, ch},
+                                               along(ctx, 4, 3), inBounds)
+            .getResult();
       });
-  rewriter.replaceOp(op, generic.getResults());
+  rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, init.getType(), result,
+                                                     outputGroups);
   return success();
 }
 
@@ -131,6 +291,12 @@ struct FloatConvPass : public resq::impl::ResQFloatConvBase<FloatConvPass> {
         [&](linalg::Conv2DNhwcFhwcOp op) { convs.push_back(op); });
     for (linalg::Conv2DNhwcFhwcOp op : convs)
       (void)rewriteConv(rewriter, op);
+    SmallVector<linalg::DepthwiseConv2DNhwcHwcmOp> depthwise;
+    getOperation()->walk([&](linalg::DepthwiseConv2DNhwcHwcmOp op) {
+      depthwise.push_back(op);
+    });
+    for (linalg::DepthwiseConv2DNhwcHwcmOp op : depthwise)
+      (void)rewriteDepthwise(rewriter, op);
   }
 };
 

@@ -39,7 +39,7 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
   // Loops: sequential, or with the outermost dimension of every loop nest
   // shared by OpenMP threads.
   static constexpr const char *kSequentialLoops =
-      "func.func(convert-linalg-to-loops)";
+      "func.func(convert-linalg-to-loops, scf-forall-to-for)";
   static constexpr const char *kParallelLoops =
       "func.func(convert-linalg-to-parallel-loops, scf-forall-to-parallel,"
       "  resq-outer-parallel-loops),"

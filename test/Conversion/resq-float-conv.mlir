@@ -1,24 +1,38 @@
-// RUN: resq-opt %s --split-input-file --resq-float-conv --canonicalize | FileCheck %s
+// RUN: resq-opt %s --split-input-file --resq-float-conv --canonicalize --cse | FileCheck %s
 
-// A float conv2d with a constant filter and 32 input channels (two chunks
-// of 16): loops (n, oh, ow, kh, kw, c / 16, f, c % 16), so that LLVM unrolls
-// a chunk and vectorizes the loop over output channels around it. The image
-// is viewed as N x H x W x 2 x 16, the filter transposed at compile time to
-// KH x KW x 2 x 16 x F (the values are checked bit for bit by
-// e2e/float_conv.py). Strides and dilations stay in the image's map; the
-// body is the named op's out + in * w.
-// CHECK-DAG: #[[IMAGE:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1 * 2 + d3, d2 * 3 + d4 * 2, d5, d7)>
-// CHECK-DAG: #[[FILTER:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d3, d4, d5, d7, d6)>
-// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d6)>
+// A float conv2d with a constant filter: threads share output rows
+// (scf.forall); per pixel the partial sums are vectors over the 16 output
+// channels, one loop over the 32 input channels per kernel tap, in the
+// named op's order (kernel rows, columns, input channels): each input value
+// is broadcast and multiplied with a row of the filter, transposed at
+// compile time to KH x KW x C x F (the values are checked bit for bit by
+// e2e/float_conv.py). Strides (2, 3) and dilations (1, 2) show in the
+// image's indices; the body is the named op's out + in * w.
 // CHECK-LABEL: func.func @conv
-// CHECK-DAG: %[[W:.*]] = arith.constant dense<{{.*}}> : tensor<3x2x2x16x16xf32>
-// CHECK-DAG: %[[X:.*]] = tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2], [3, 4]] output_shape [1, 7, 7, 2, 16] : tensor<1x7x7x32xf32> into tensor<1x7x7x2x16xf32>
-// CHECK: linalg.generic {indexing_maps = [#[[IMAGE]], #[[FILTER]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "reduction"]}
-// CHECK-SAME: ins(%[[X]], %[[W]] : tensor<1x7x7x2x16xf32>, tensor<3x2x2x16x16xf32>)
-// CHECK: ^bb0(%[[IN:.*]]: f32, %[[WT:.*]]: f32, %[[ACC:.*]]: f32):
-// CHECK: %[[P:.*]] = arith.mulf %[[IN]], %[[WT]] : f32
-// CHECK: %[[S:.*]] = arith.addf %[[ACC]], %[[P]] : f32
-// CHECK: linalg.yield %[[S]] : f32
+// CHECK-SAME: (%[[X:.*]]: tensor<1x7x7x32xf32>, %[[INIT:.*]]: tensor<1x3x2x16xf32>)
+// CHECK-DAG: %[[W:.*]] = arith.constant dense<1.500000e+00> : tensor<3x2x32x16xf32>
+// CHECK: scf.forall (%[[OY:.*]]) in (3) shared_outs(%[[OUT:.*]] = %[[INIT]])
+// CHECK: %[[ROW:.*]] = tensor.extract_slice %[[OUT]][0, %[[OY]], 0, 0] [1, 1, 2, 16]
+// CHECK: scf.for %{{.*}} iter_args(%[[R:.*]] = %[[ROW]])
+// CHECK: %[[OX:.*]] = arith.remui
+// CHECK: %[[ACC:.*]] = vector.transfer_read %[[R]]{{.*}} : tensor<1x1x2x16xf32>, vector<16xf32>
+// CHECK: %[[IY:.*]] = arith.muli %[[OY]], %c2
+// CHECK: %[[IX:.*]] = arith.muli %[[OX]], %c3
+// CHECK: %[[S0:.*]] = scf.for %[[C:.*]] = %c0 to %c32 step %c1 iter_args(%[[SUM:.*]] = %[[ACC]]) -> (vector<16xf32>)
+// CHECK: %[[IN:.*]] = tensor.extract %[[X]][%{{.*}}, %[[IY]], %[[IX]], %[[C]]]
+// CHECK: %[[B:.*]] = vector.broadcast %[[IN]] : f32 to vector<16xf32>
+// CHECK: %[[WT:.*]] = vector.transfer_read %[[W]][%c0, %c0, %[[C]], %c0]
+// CHECK: %[[P:.*]] = arith.mulf %[[B]], %[[WT]] : vector<16xf32>
+// CHECK: %[[S:.*]] = arith.addf %[[SUM]], %[[P]] : vector<16xf32>
+// CHECK: scf.yield %[[S]]
+// The next tap: column 1, dilation 2.
+// CHECK: %[[IX1:.*]] = arith.addi %[[IX]], %c2
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %[[S0]])
+// CHECK: tensor.extract %[[X]][%{{.*}}, %[[IY]], %[[IX1]], %{{.*}}]
+// CHECK: vector.transfer_read %[[W]][%c0, %c1,
+// CHECK-COUNT-4: scf.for %{{.*}} = %c0 to %c32 step %c1
+// CHECK: vector.transfer_write
+// CHECK: tensor.parallel_insert_slice
 // CHECK-NOT: linalg.conv_2d_nhwc_fhwc
 func.func @conv(%x: tensor<1x7x7x32xf32>, %w0: tensor<1x3x2x16xf32>) -> tensor<1x3x2x16xf32> {
   %w = arith.constant dense<1.5> : tensor<16x3x2x32xf32>
@@ -28,36 +42,68 @@ func.func @conv(%x: tensor<1x7x7x32xf32>, %w0: tensor<1x3x2x16xf32>) -> tensor<1
 
 // -----
 
-// 56 input channels: chunks of 14, the largest divisor up to 16.
-// CHECK-LABEL: func.func @chunks_of_14
-// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2], [3, 4]] output_shape [1, 4, 4, 4, 14] : tensor<1x4x4x56xf32> into tensor<1x4x4x4x14xf32>
-// CHECK: linalg.generic
-// CHECK-SAME: tensor<1x4x4x4x14xf32>, tensor<1x1x4x14x8xf32>
-func.func @chunks_of_14(%x: tensor<1x4x4x56xf32>, %init: tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32> {
-  %w = arith.constant dense<0.5> : tensor<8x1x1x56xf32>
-  %y = linalg.conv_2d_nhwc_fhwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x4x4x56xf32>, tensor<8x1x1x56xf32>) outs(%init : tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
-  return %y : tensor<1x4x4x8xf32>
+// 96 output channels: a pixel keeps 3 vectors of 16 partial sums (48
+// channels, a divisor of 96 up to 4 x 16), so each input value loaded feeds
+// all three; two such blocks per pixel.
+// CHECK-LABEL: func.func @blocks
+// CHECK: scf.for %[[CH:.*]] = %c0 to %c96 step %c48
+// CHECK-COUNT-3: vector.transfer_read {{.*}} vector<16xf32>
+// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-3: arith.addf
+// CHECK: scf.yield
+// CHECK-COUNT-3: vector.transfer_write
+func.func @blocks(%x: tensor<1x4x4x8xf32>, %init: tensor<1x4x4x96xf32>) -> tensor<1x4x4x96xf32> {
+  %w = arith.constant dense<0.5> : tensor<96x1x1x8xf32>
+  %y = linalg.conv_2d_nhwc_fhwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x4x4x8xf32>, tensor<96x1x1x8xf32>) outs(%init : tensor<1x4x4x96xf32>) -> tensor<1x4x4x96xf32>
+  return %y : tensor<1x4x4x96xf32>
 }
 
 // -----
 
-// Left alone: reductions LLVM unrolls itself (3x3x3 and 24 taps), a filter
-// that is not a constant, and integer convolutions (resq's own kernels or
-// upstream's int8 lowering).
+// Depthwise, multiplier 1, 24 channels: vectors of 12 (the largest divisor
+// up to 16), the multiplier dimension collapsed away so every vector is a
+// plain load along channels; the window's 9 taps in the named op's order,
+// stride 2 in the image's indices.
+// CHECK-LABEL: func.func @depthwise
+// CHECK-SAME: (%[[X:.*]]: tensor<1x9x9x24xf32>, %[[W:.*]]: tensor<3x3x24x1xf32>, %[[INIT:.*]]: tensor<1x4x4x24x1xf32>)
+// CHECK-DAG: %[[HWC:.*]] = tensor.collapse_shape %[[W]] {{\[}}[0], [1], [2, 3]]
+// CHECK-DAG: %[[NHWC:.*]] = tensor.collapse_shape %[[INIT]] {{\[}}[0], [1], [2], [3, 4]]
+// CHECK: %[[R:.*]] = scf.forall (%[[OY:.*]]) in (4) shared_outs(%{{.*}} = %[[NHWC]])
+// CHECK: scf.for %[[CH:.*]] = %c0 to %c24 step %c12
+// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} vector<12xf32>
+// CHECK: %[[IY:.*]] = arith.muli %[[OY]], %c2
+// CHECK: %[[IN:.*]] = vector.transfer_read %[[X]][%{{.*}}, %[[IY]], %{{.*}}, %[[CH]]]
+// CHECK: %[[WT:.*]] = vector.transfer_read %[[HWC]][%c0, %c0, %[[CH]]]
+// CHECK: %[[P:.*]] = arith.mulf %[[IN]], %[[WT]] : vector<12xf32>
+// CHECK: %[[S:.*]] = arith.addf %[[ACC]], %[[P]] : vector<12xf32>
+// CHECK: vector.transfer_read %[[HWC]][%c0, %c1, %[[CH]]]
+// CHECK-COUNT-8: arith.addf
+// CHECK: vector.transfer_write
+// CHECK: tensor.expand_shape %[[R]] {{\[}}[0], [1], [2], [3, 4]]
+// CHECK-NOT: linalg.depthwise_conv_2d_nhwc_hwcm
+func.func @depthwise(%x: tensor<1x9x9x24xf32>, %w: tensor<3x3x24x1xf32>, %init: tensor<1x4x4x24x1xf32>) -> tensor<1x4x4x24x1xf32> {
+  %y = linalg.depthwise_conv_2d_nhwc_hwcm {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%x, %w : tensor<1x9x9x24xf32>, tensor<3x3x24x1xf32>) outs(%init : tensor<1x4x4x24x1xf32>) -> tensor<1x4x4x24x1xf32>
+  return %y : tensor<1x4x4x24x1xf32>
+}
+
+// -----
+
+// Left alone: a conv2d filter that is not a constant, integer convolutions
+// (resq's own kernels or upstream's int8 lowering) and a depthwise channel
+// multiplier of 2.
 // CHECK-LABEL: func.func @unchanged
-// CHECK-COUNT-4: linalg.conv_2d_nhwc_fhwc
-// CHECK-NOT: linalg.generic
-func.func @unchanged(%a: tensor<1x5x5x3xf32>, %ia: tensor<1x3x3x16xf32>,
-                     %b: tensor<1x4x4x24xf32>, %ib: tensor<1x4x4x16xf32>,
-                     %c: tensor<1x4x4x32xf32>, %wc: tensor<16x1x1x32xf32>,
-                     %d: tensor<1x4x4x32xi8>, %id: tensor<1x4x4x16xi32>)
-    -> (tensor<1x3x3x16xf32>, tensor<1x4x4x16xf32>, tensor<1x4x4x16xf32>, tensor<1x4x4x16xi32>) {
-  %wa = arith.constant dense<1.0> : tensor<16x3x3x3xf32>
-  %ya = linalg.conv_2d_nhwc_fhwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%a, %wa : tensor<1x5x5x3xf32>, tensor<16x3x3x3xf32>) outs(%ia : tensor<1x3x3x16xf32>) -> tensor<1x3x3x16xf32>
-  %wb = arith.constant dense<1.0> : tensor<16x1x1x24xf32>
-  %yb = linalg.conv_2d_nhwc_fhwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%b, %wb : tensor<1x4x4x24xf32>, tensor<16x1x1x24xf32>) outs(%ib : tensor<1x4x4x16xf32>) -> tensor<1x4x4x16xf32>
-  %yc = linalg.conv_2d_nhwc_fhwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%c, %wc : tensor<1x4x4x32xf32>, tensor<16x1x1x32xf32>) outs(%ib : tensor<1x4x4x16xf32>) -> tensor<1x4x4x16xf32>
+// CHECK-COUNT-2: linalg.conv_2d_nhwc_fhwc
+// CHECK: linalg.depthwise_conv_2d_nhwc_hwcm
+// CHECK-NOT: scf.forall
+func.func @unchanged(%c: tensor<1x4x4x32xf32>, %wc: tensor<16x1x1x32xf32>,
+                     %ic: tensor<1x4x4x16xf32>,
+                     %d: tensor<1x4x4x32xi8>, %id: tensor<1x4x4x16xi32>,
+                     %e: tensor<1x4x4x8xf32>, %we: tensor<1x1x8x2xf32>,
+                     %ie: tensor<1x4x4x8x2xf32>)
+    -> (tensor<1x4x4x16xf32>, tensor<1x4x4x16xi32>, tensor<1x4x4x8x2xf32>) {
+  %yc = linalg.conv_2d_nhwc_fhwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%c, %wc : tensor<1x4x4x32xf32>, tensor<16x1x1x32xf32>) outs(%ic : tensor<1x4x4x16xf32>) -> tensor<1x4x4x16xf32>
   %wd = arith.constant dense<1> : tensor<16x1x1x32xi8>
   %yd = linalg.conv_2d_nhwc_fhwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%d, %wd : tensor<1x4x4x32xi8>, tensor<16x1x1x32xi8>) outs(%id : tensor<1x4x4x16xi32>) -> tensor<1x4x4x16xi32>
-  return %ya, %yb, %yc, %yd : tensor<1x3x3x16xf32>, tensor<1x4x4x16xf32>, tensor<1x4x4x16xf32>, tensor<1x4x4x16xi32>
+  %ye = linalg.depthwise_conv_2d_nhwc_hwcm {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%e, %we : tensor<1x4x4x8xf32>, tensor<1x1x8x2xf32>) outs(%ie : tensor<1x4x4x8x2xf32>) -> tensor<1x4x4x8x2xf32>
+  return %yc, %yd, %ye : tensor<1x4x4x16xf32>, tensor<1x4x4x16xi32>, tensor<1x4x4x8x2xf32>
 }
