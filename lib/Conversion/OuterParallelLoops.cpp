@@ -34,6 +34,31 @@ std::optional<int64_t> tripCount(Value lb, Value ub, Value step) {
   return std::max<int64_t>(0, (*u - *l + *s - 1) / *s);
 }
 
+/// Iterations of the innermost body per execution of `block`: the loop
+/// nests it holds, the largest one counting (loops of unknown trip count
+/// count once).
+int64_t nestedIterations(Block &block) {
+  int64_t most = 1;
+  for (Operation &op : block) {
+    int64_t n = 1;
+    if (auto loop = dyn_cast<scf::ForOp>(op))
+      n = tripCount(loop.getLowerBound(), loop.getUpperBound(),
+                    loop.getStep())
+              .value_or(1);
+    else if (auto par = dyn_cast<scf::ParallelOp>(op))
+      for (unsigned d = 0; d < par.getNumLoops(); ++d)
+        n *= tripCount(par.getLowerBound()[d], par.getUpperBound()[d],
+                       par.getStep()[d])
+                 .value_or(1);
+    else if (op.getNumRegions() == 0)
+      continue;
+    for (Region &region : op.getRegions())
+      for (Block &inner : region)
+        most = std::max(most, n * nestedIterations(inner));
+  }
+  return most;
+}
+
 /// Rebuilds `op` with dimensions [0, keep) parallel and the rest as nested
 /// scf.for loops (keep == 0: no scf.parallel at all).
 void rebuild(scf::ParallelOp op, unsigned keep) {
@@ -117,6 +142,11 @@ struct OuterParallelLoopsPass
         if (!keep && *n > 1)
           keep = d + 1;
       }
+      // The work of the whole nest: the parallel dimensions and the
+      // sequential loops inside them (a float convolution's rows hold loops
+      // over pixels, channels and the window).
+      if (known)
+        total *= nestedIterations(*op.getBody());
       bool rows = op->hasAttr(resq::kParallelRowsAttr);
       bool worthIt = known && keep && (rows || total >= minIterations);
       rebuild(op, worthIt ? *keep : 0);

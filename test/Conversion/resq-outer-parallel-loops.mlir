@@ -65,3 +65,41 @@ func.func @rows(%m: memref<8x16xf32>) {
   }
   return
 }
+
+// -----
+
+// Few parallel iterations (32 rows) around sequential loops with enough
+// work (32 x 64 x 3 iterations in all: the larger of the two nests counts):
+// the threads share the rows. With inner loops of 2 x 3 iterations
+// (32 x 6 in all) the nest stays sequential.
+// CHECK-LABEL: func.func @work_inside
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c32) step (%c1)
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @work_inside(%m: memref<32x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %f = arith.constant 1.0 : f32
+  scf.parallel (%r) = (%c0) to (%c32) step (%c1) {
+    scf.for %i = %c0 to %c2 step %c1 {
+      memref.store %f, %m[%r, %i] : memref<32x64xf32>
+    }
+    scf.for %j = %c0 to %c64 step %c1 {
+      scf.for %k = %c0 to %c3 step %c1 {
+        memref.store %f, %m[%r, %j] : memref<32x64xf32>
+      }
+    }
+  }
+  scf.parallel (%r) = (%c0) to (%c32) step (%c1) {
+    scf.for %i = %c0 to %c2 step %c1 {
+      scf.for %k = %c0 to %c3 step %c1 {
+        memref.store %f, %m[%r, %i] : memref<32x64xf32>
+      }
+    }
+  }
+  return
+}

@@ -112,8 +112,9 @@ def ResQOuterParallelLoops
     the other dimensions become nested `scf.for` loops, so that the
     innermost loop (channels, contiguous) stays a plain loop LLVM
     vectorizes. Loop nests with less than `min-iterations` iterations in
-    all, and `scf.parallel` nested in another, become `scf.for` loops
-    entirely: a fork costs more than they do. The kernels' row loops of
+    all (the parallel dimensions times the largest nest of sequential loops
+    inside them), and `scf.parallel` nested in another, become `scf.for`
+    loops entirely: a fork costs more than they do. The kernels' row loops of
     `resq-lower-stream` (marked `resq.rows`) stay parallel whenever they
     have two rows or more.
   }];
