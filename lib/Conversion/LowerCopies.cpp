@@ -78,7 +78,9 @@ Value staticOr(ImplicitLocOpBuilder &b, int64_t known, Value dynamic) {
 /// Replaces `copy` by loops over the dimensions before `first` around a copy
 /// of one contiguous run of `run` elements (a 1-D view of each side), or,
 /// when `first` is the rank, around one element's load and store.
-void lowerCopy(memref::CopyOp copy, int64_t first) {
+/// With `parallel`, the outer loops are one scf.parallel whose rows the
+/// threads share (resq-outer-parallel-loops keeps it).
+void lowerCopy(memref::CopyOp copy, int64_t first, bool parallel) {
   ImplicitLocOpBuilder b(copy.getLoc(), copy);
   auto sourceType = cast<MemRefType>(copy.getSource().getType());
   auto targetType = cast<MemRefType>(copy.getTarget().getType());
@@ -92,13 +94,35 @@ void lowerCopy(memref::CopyOp copy, int64_t first) {
   }
 
   SmallVector<Value> ivs;
-  for (int64_t d = 0; d < first; ++d) {
-    Value upper = memref::DimOp::create(b, copy.getSource(), d);
-    auto loop = scf::ForOp::create(b, arith::ConstantIndexOp::create(b, 0),
-                                   upper, arith::ConstantIndexOp::create(b, 1));
-    ivs.push_back(loop.getInductionVar());
+  // Leading dimensions of one element stay loops of one iteration: the
+  // parallel loop then keeps its shape (and mark) through canonicalization.
+  int64_t unit = 0;
+  while (unit < first && sourceType.getDimSize(unit) == 1)
+    ++unit;
+  auto forLoops = [&](int64_t end) {
+    for (int64_t d = ivs.size(); d < end; ++d) {
+      Value upper = memref::DimOp::create(b, copy.getSource(), d);
+      auto loop =
+          scf::ForOp::create(b, arith::ConstantIndexOp::create(b, 0), upper,
+                             arith::ConstantIndexOp::create(b, 1));
+      ivs.push_back(loop.getInductionVar());
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+    }
+  };
+  if (parallel && unit < first) {
+    forLoops(unit);
+    SmallVector<Value> lower, upper, steps;
+    for (int64_t d = unit; d < first; ++d) {
+      lower.push_back(arith::ConstantIndexOp::create(b, 0));
+      upper.push_back(memref::DimOp::create(b, copy.getSource(), d));
+      steps.push_back(arith::ConstantIndexOp::create(b, 1));
+    }
+    auto loop = scf::ParallelOp::create(b, lower, upper, steps);
+    loop->setAttr(resq::kParallelRowsAttr, b.getUnitAttr());
+    llvm::append_range(ivs, loop.getInductionVars());
     b.setInsertionPoint(loop.getBody()->getTerminator());
   }
+  forLoops(first);
 
   if (first == rank) {
     Value element = memref::LoadOp::create(b, copy.getSource(), ivs);
@@ -134,8 +158,13 @@ void lowerCopy(memref::CopyOp copy, int64_t first) {
   copy.erase();
 }
 
+/// Copies of at least this many bytes are shared among threads.
+constexpr int64_t kParallelCopyBytes = 256 * 1024;
+
 struct LowerCopiesPass
     : public resq::impl::ResQLowerCopiesBase<LowerCopiesPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     SmallVector<memref::CopyOp> copies;
     getOperation()->walk([&](memref::CopyOp copy) { copies.push_back(copy); });
@@ -158,7 +187,13 @@ struct LowerCopiesPass
         copy.erase();
         continue;
       }
-      lowerCopy(copy, firstRunDim(sourceType, targetType));
+      int64_t elementBits = sourceType.getElementType().isIntOrFloat()
+                                ? sourceType.getElementTypeBitWidth()
+                                : 0;
+      bool large = sourceType.hasStaticShape() &&
+                   sourceType.getNumElements() * elementBits / 8 >=
+                       kParallelCopyBytes;
+      lowerCopy(copy, firstRunDim(sourceType, targetType), parallel && large);
     }
   }
 };

@@ -41,6 +41,7 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
   static constexpr const char *kSequentialLoops =
       "func.func(convert-linalg-to-loops, scf-forall-to-for)";
   static constexpr const char *kParallelLoops =
+      "resq-lower-copies{parallel=true},"
       "func.func(convert-linalg-to-parallel-loops, scf-forall-to-parallel,"
       "  resq-outer-parallel-loops),"
       "convert-scf-to-openmp, resq-inline-alloca-scopes";

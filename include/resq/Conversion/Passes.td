@@ -181,7 +181,16 @@ def ResQLowerCopies : Pass<"resq-lower-copies", "::mlir::ModuleOp"> {
     pose_landmark_lite the copies that fill its padded tensors took 1.8 ms
     of a 10.8 ms step that way. Generated code then needs no runtime
     library for copies.
+
+    With `parallel`, a copy of 256 KiB or more has its outer loops as one
+    `scf.parallel` marked `resq.rows`, so that threads share it (the pads
+    of a float layer's input are otherwise serial work between parallel
+    layers).
   }];
+  let options = [
+    Option<"parallel", "parallel", "bool", "false",
+           "Share the outer loops of large copies among threads">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect"];
