@@ -426,13 +426,27 @@ LogicalResult LayerLowering::packConstants() {
 
   if (isDepthwise()) {
     // TOSA depthwise weights KH x KW x C x M: flat index (tap * OC + o).
-    SmallVector<int8_t> packed(taps * ocp, 0);
-    for (int64_t t = 0; t < taps; ++t)
-      for (int64_t o = 0; o < g.oc; ++o)
-        packed[t * ocp + o] = wv[t * g.oc + o];
-    weights = global("weights", DenseElementsAttr::get(
-                                    RankedTensorType::get({taps * ocp}, i8),
-                                    ArrayRef<int8_t>(packed)));
+    // VNNI: one int32 per weight, the weight in its lower 16-bit word and 0
+    // in the upper one, so that vpdpwssd multiplies it with an int32 code
+    // (which fits in its lower word) and adds one product per lane.
+    if (vnni) {
+      SmallVector<int32_t> packed(taps * ocp, 0);
+      for (int64_t t = 0; t < taps; ++t)
+        for (int64_t o = 0; o < g.oc; ++o)
+          packed[t * ocp + o] =
+              static_cast<uint16_t>(static_cast<int16_t>(wv[t * g.oc + o]));
+      weights = global("weights", DenseElementsAttr::get(
+                                      RankedTensorType::get({taps * ocp}, i32),
+                                      ArrayRef<int32_t>(packed)));
+    } else {
+      SmallVector<int8_t> packed(taps * ocp, 0);
+      for (int64_t t = 0; t < taps; ++t)
+        for (int64_t o = 0; o < g.oc; ++o)
+          packed[t * ocp + o] = wv[t * g.oc + o];
+      weights = global("weights", DenseElementsAttr::get(
+                                      RankedTensorType::get({taps * ocp}, i8),
+                                      ArrayRef<int8_t>(packed)));
+    }
     if (g.multiplier > 1) {
       // Input channel of every output lane, for the gather.
       SmallVector<int32_t> channel(ocp, 0);
@@ -876,12 +890,20 @@ Value LayerLowering::emitDepthwiseTaps(bool keyframe, Value n, Value oy,
           b, v16i8, qView, ValueRange{n, iy, ix, e.idx(0)}, channels,
           mask, pass);
     }
+    // |code - zero point| <= 255: the lower 16-bit word of each lane.
     Value v = e.sub(e.extS(codes, i32), e.splatI32(zp));
-    Value w = e.extS(
-        vector::LoadOp::create(
-            b, v16i8, weights,
-            ValueRange{e.add(e.mul(tap, e.idx(ocp)), c0)}),
-        i32);
+    Value at = e.add(e.mul(tap, e.idx(ocp)), c0);
+    if (vnni) {
+      auto v32i16 = VectorType::get({2 * kLanes}, b.getI16Type());
+      Value w = vector::LoadOp::create(
+          b, VectorType::get({kLanes}, i32), weights, ValueRange{at});
+      return {DotWordsOp::create(
+          b, acc0In.getType(), acc0In,
+          vector::BitCastOp::create(b, v32i16, v),
+          vector::BitCastOp::create(b, v32i16, w))};
+    }
+    Value w = e.extS(vector::LoadOp::create(b, v16i8, weights, ValueRange{at}),
+                     i32);
     return {e.add(acc0In, e.mul(v, w))};
   })[0];
 }
@@ -1348,20 +1370,26 @@ struct LowerStreamPass
   }
 };
 
-/// resq.dot_bytes -> vpdpbusd.
+/// resq.dot_bytes -> vpdpbusd, resq.dot_words -> vpdpwssd.
 struct LowerIntrinsicsPass
     : public resq::impl::ResQLowerIntrinsicsBase<LowerIntrinsicsPass> {
-  void runOnOperation() override {
-    SmallVector<DotBytesOp> dots;
-    getOperation().walk([&](DotBytesOp op) { dots.push_back(op); });
-    for (DotBytesOp op : dots) {
+  template <typename DotOp>
+  void lower(StringRef intrinsic) {
+    SmallVector<DotOp> dots;
+    getOperation().walk([&](DotOp op) { dots.push_back(op); });
+    for (DotOp op : dots) {
       ImplicitLocOpBuilder b(op.getLoc(), op);
       auto call = LLVM::CallIntrinsicOp::create(
-          b, op.getType(), b.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
+          b, op.getType(), b.getStringAttr(intrinsic),
           ValueRange{op.getAcc(), op.getA(), op.getB()});
       op.replaceAllUsesWith(call.getResult(0));
       op.erase();
     }
+  }
+
+  void runOnOperation() override {
+    lower<DotBytesOp>("llvm.x86.avx512.vpdpbusd.512");
+    lower<DotWordsOp>("llvm.x86.avx512.vpdpwssd.512");
   }
 };
 

@@ -215,4 +215,31 @@ def ResQ_DotBytesOp : ResQ_Op<"dot_bytes", [Pure,
   }];
 }
 
+def ResQ_DotWordsOp : ResQ_Op<"dot_words", [Pure,
+    AllTypesMatch<["acc", "result"]>, AllTypesMatch<["a", "b"]>]> {
+  let summary = "16 int32 lanes += 2-word dot products (AVX-512 VNNI)";
+  let description = [{
+    For each of the 16 int32 lanes `i`:
+    `result[i] = acc[i] + a[2i] * b[2i] + a[2i+1] * b[2i+1]` (signed 16-bit
+    words), the semantics of `vpdpwssd` on a 512-bit register. The
+    depthwise kernels emit it when the target CPU has AVX-512 VNNI: with
+    the weights' upper words zero, each lane is one 16-bit product added to
+    its accumulator in one instruction. `--resq-lower-intrinsics` turns it
+    into `llvm.x86.avx512.vpdpwssd.512`.
+
+    Example:
+
+    ```mlir
+    %r = resq.dot_words %acc, %a, %b : vector<32xi16> -> vector<16xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[16], [I32]>:$acc,
+                       VectorOfLengthAndType<[32], [I16]>:$a,
+                       VectorOfLengthAndType<[32], [I16]>:$b);
+  let results = (outs VectorOfLengthAndType<[16], [I32]>:$result);
+  let assemblyFormat = [{
+    $acc `,` $a `,` $b attr-dict `:` type($a) `->` type($result)
+  }];
+}
+
 #endif // RESQ_OPS_TD

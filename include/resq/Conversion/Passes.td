@@ -52,7 +52,8 @@ def ResQLowerIntrinsics : Pass<"resq-lower-intrinsics", "::mlir::ModuleOp"> {
   let summary = "Turn ResQ kernel building blocks into LLVM intrinsics";
   let description = [{
     Rewrites `resq.dot_bytes` into `llvm.call_intrinsic
-    "llvm.x86.avx512.vpdpbusd.512"`. Runs after bufferization and buffer
+    "llvm.x86.avx512.vpdpbusd.512"` and `resq.dot_words` into
+    `llvm.call_intrinsic "llvm.x86.avx512.vpdpwssd.512"`. Runs after bufferization and buffer
     deallocation, which reject ops with unknown memory effects such as raw
     intrinsic calls.
   }];

@@ -63,6 +63,13 @@ func.func @matmul(%s: !resq.stream, %x: tensor<1x4x64xi8>, %w: tensor<1x64x10xi8
   return %0 : tensor<1x4x10xi32>
 }
 
+// CHECK-LABEL: func.func @dot_words
+func.func @dot_words(%acc: vector<16xi32>, %a: vector<32xi16>, %b: vector<32xi16>) -> vector<16xi32> {
+  // CHECK: resq.dot_words %{{.*}}, %{{.*}}, %{{.*}} : vector<32xi16> -> vector<16xi32>
+  %0 = resq.dot_words %acc, %a, %b : vector<32xi16> -> vector<16xi32>
+  return %0 : vector<16xi32>
+}
+
 // CHECK-LABEL: func.func @dot_bytes
 func.func @dot_bytes(%acc: vector<16xi32>, %a: vector<64xi8>, %b: vector<64xi8>) -> vector<16xi32> {
   // CHECK: resq.dot_bytes %{{.*}}, %{{.*}}, %{{.*}} : vector<64xi8> -> vector<16xi32>
