@@ -297,8 +297,9 @@ int main(int argc, char **argv) {
       "XNNPACK int8 on each --xnn-threads count (the subgraph is built from the\n"
       "float TOSA model; int8 uses per-channel weights and activation ranges\n"
       "chosen as resq-quantize does (MSE) on --calibration-frames frames),\n"
-      "the float build (the accuracy reference, resq's JIT through\n"
-      "upstream's lowering) and every --resq build on each --resq-threads\n"
+      "the float build (the accuracy reference, resq's JIT: upstream's\n"
+      "lowering with resq's float convolution loops, bit for bit the same\n"
+      "results) and every --resq build on each --resq-threads\n"
       "count. Each configuration runs --warmup frames\n"
       "untimed, then every frame timed (a resq build on a fresh stream, so\n"
       "its keyframes count). Prints median / p90 ms per frame, the ratio to\n"
@@ -452,7 +453,7 @@ int main(int argc, char **argv) {
     }
   };
   {
-    Row row("float (upstream lowering)", 1);
+    Row row("float (resq JIT)", 1);
     row.bits = 32;
     std::vector<AlignedBuffer> buffers;
     std::vector<float *> ptrs;
