@@ -40,9 +40,11 @@ constexpr int64_t kMaxWidth = 16;
 /// registers, so that each input value loaded feeds that many vectors.
 constexpr int64_t kMaxVectors = 4;
 
+/// A static, non-empty float32 tensor (an empty one has nothing to sum).
 bool isF32Tensor(Value v) {
   auto type = dyn_cast<RankedTensorType>(v.getType());
-  return type && type.hasStaticShape() && type.getElementType().isF32();
+  return type && type.hasStaticShape() && type.getNumElements() > 0 &&
+         type.getElementType().isF32();
 }
 
 int64_t largestDivisorUpTo(int64_t n, int64_t limit) {

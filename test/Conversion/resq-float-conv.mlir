@@ -89,21 +89,24 @@ func.func @depthwise(%x: tensor<1x9x9x24xf32>, %w: tensor<3x3x24x1xf32>, %init: 
 // -----
 
 // Left alone: a conv2d filter that is not a constant, integer convolutions
-// (resq's own kernels or upstream's int8 lowering) and a depthwise channel
-// multiplier of 2.
+// (resq's own kernels or upstream's int8 lowering), a depthwise channel
+// multiplier of 2 and a depthwise with no channels.
 // CHECK-LABEL: func.func @unchanged
 // CHECK-COUNT-2: linalg.conv_2d_nhwc_fhwc
-// CHECK: linalg.depthwise_conv_2d_nhwc_hwcm
+// CHECK-COUNT-2: linalg.depthwise_conv_2d_nhwc_hwcm
 // CHECK-NOT: scf.forall
 func.func @unchanged(%c: tensor<1x4x4x32xf32>, %wc: tensor<16x1x1x32xf32>,
                      %ic: tensor<1x4x4x16xf32>,
                      %d: tensor<1x4x4x32xi8>, %id: tensor<1x4x4x16xi32>,
                      %e: tensor<1x4x4x8xf32>, %we: tensor<1x1x8x2xf32>,
-                     %ie: tensor<1x4x4x8x2xf32>)
-    -> (tensor<1x4x4x16xf32>, tensor<1x4x4x16xi32>, tensor<1x4x4x8x2xf32>) {
+                     %ie: tensor<1x4x4x8x2xf32>,
+                     %z: tensor<1x4x4x0xf32>, %wz: tensor<1x1x0x1xf32>,
+                     %iz: tensor<1x4x4x0x1xf32>)
+    -> (tensor<1x4x4x16xf32>, tensor<1x4x4x16xi32>, tensor<1x4x4x8x2xf32>, tensor<1x4x4x0x1xf32>) {
   %yc = linalg.conv_2d_nhwc_fhwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%c, %wc : tensor<1x4x4x32xf32>, tensor<16x1x1x32xf32>) outs(%ic : tensor<1x4x4x16xf32>) -> tensor<1x4x4x16xf32>
   %wd = arith.constant dense<1> : tensor<16x1x1x32xi8>
   %yd = linalg.conv_2d_nhwc_fhwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%d, %wd : tensor<1x4x4x32xi8>, tensor<16x1x1x32xi8>) outs(%id : tensor<1x4x4x16xi32>) -> tensor<1x4x4x16xi32>
   %ye = linalg.depthwise_conv_2d_nhwc_hwcm {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%e, %we : tensor<1x4x4x8xf32>, tensor<1x1x8x2xf32>) outs(%ie : tensor<1x4x4x8x2xf32>) -> tensor<1x4x4x8x2xf32>
-  return %yc, %yd, %ye : tensor<1x4x4x16xf32>, tensor<1x4x4x16xi32>, tensor<1x4x4x8x2xf32>
+  %yz = linalg.depthwise_conv_2d_nhwc_hwcm {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%z, %wz : tensor<1x4x4x0xf32>, tensor<1x1x0x1xf32>) outs(%iz : tensor<1x4x4x0x1xf32>) -> tensor<1x4x4x0x1xf32>
+  return %yc, %yd, %ye, %yz : tensor<1x4x4x16xf32>, tensor<1x4x4x16xi32>, tensor<1x4x4x8x2xf32>, tensor<1x4x4x0x1xf32>
 }
