@@ -118,9 +118,33 @@ Value inputCoordinate(OpBuilder &b, Location loc, Value o, int64_t stride,
       b, loc, scaled, arith::ConstantIndexOp::create(b, loc, k * dilation));
 }
 
-/// A vector along dimension `dim` of a tensor of rank `rank`.
-AffineMap along(MLIRContext *ctx, int64_t rank, int64_t dim) {
-  return AffineMap::get(rank, 0, getAffineDimExpr(dim, ctx));
+/// Vectors of `width` floats along the innermost (channel) dimension of
+/// the tensors the loops read and write: plain vector loads and stores.
+struct ChannelVectors {
+  VectorType type;
+  Value zero; // padding of the reads, never used: they are in bounds
+
+  ChannelVectors(OpBuilder &b, Location loc, int64_t width)
+      : type(VectorType::get({width}, b.getF32Type())),
+        zero(arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0))) {}
+
+  Value read(OpBuilder &b, Location loc, Value tensor,
+             ValueRange indices) const {
+    return vector::TransferReadOp::create(b, loc, type, tensor, indices, zero,
+                                          ArrayRef<bool>{true});
+  }
+  Value write(OpBuilder &b, Location loc, Value vector, Value tensor,
+              ValueRange indices) const {
+    return vector::TransferWriteOp::create(b, loc, vector, tensor, indices,
+                                           ArrayRef<bool>{true})
+        .getResult();
+  }
+};
+
+/// sum + in * w, the named ops' body: same rounding, no fused multiply-add.
+Value multiplyAdd(OpBuilder &b, Location loc, Value sum, Value in, Value w) {
+  Value product = arith::MulFOp::create(b, loc, in, w);
+  return arith::AddFOp::create(b, loc, sum, product);
 }
 
 /// conv2d NHWC x FHWC with a constant filter. Per pixel and block of up to
@@ -153,16 +177,12 @@ LogicalResult rewriteConv(IRRewriter &rewriter, linalg::Conv2DNhwcFhwcOp op) {
 
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
-  MLIRContext *ctx = rewriter.getContext();
   Value hwcf = arith::ConstantOp::create(
       rewriter, loc,
       DenseElementsAttr::get(
           RankedTensorType::get({kh, kw, c, f}, rewriter.getF32Type()),
           ArrayRef<float>(transposed)));
-  auto vectorType = VectorType::get({width}, rewriter.getF32Type());
-  Value zero =
-      arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
-  SmallVector<bool> inBounds = {true};
+  ChannelVectors lanes(rewriter, loc, width);
   Value result = buildRowLoops(
       rewriter, loc, init, width * vectors,
       [&](OpBuilder &b, Location loc, Value n, Value oy, Value ox, Value ch,
@@ -172,9 +192,8 @@ LogicalResult rewriteConv(IRRewriter &rewriter, linalg::Conv2DNhwcFhwcOp op) {
         for (int64_t v = 0; v < vectors; ++v) {
           channel.push_back(arith::AddIOp::create(
               b, loc, ch, arith::ConstantIndexOp::create(b, loc, v * width)));
-          sums.push_back(vector::TransferReadOp::create(
-              b, loc, vectorType, row, ValueRange{n, c0, ox, channel[v]},
-              zero, along(ctx, 4, 3), inBounds));
+          sums.push_back(
+              lanes.read(b, loc, row, ValueRange{n, c0, ox, channel[v]}));
         }
         // Kernel rows, columns, then input channels: the named op's order.
         for (int64_t y = 0; y < kh; ++y) {
@@ -190,18 +209,12 @@ LogicalResult rewriteConv(IRRewriter &rewriter, linalg::Conv2DNhwcFhwcOp op) {
                   Value in = tensor::ExtractOp::create(
                       b, loc, image, ValueRange{n, iy, ix, i});
                   Value broadcast =
-                      vector::BroadcastOp::create(b, loc, vectorType, in);
+                      vector::BroadcastOp::create(b, loc, lanes.type, in);
                   SmallVector<Value> next;
                   for (int64_t v = 0; v < vectors; ++v) {
-                    Value w = vector::TransferReadOp::create(
-                        b, loc, vectorType, hwcf,
-                        ValueRange{cy, cx, i, channel[v]}, zero,
-                        along(ctx, 4, 3), inBounds);
-                    // out + in * w, as the named op.
-                    Value product =
-                        arith::MulFOp::create(b, loc, broadcast, w);
-                    next.push_back(
-                        arith::AddFOp::create(b, loc, iter[v], product));
+                    Value w = lanes.read(b, loc, hwcf,
+                                         ValueRange{cy, cx, i, channel[v]});
+                    next.push_back(multiplyAdd(b, loc, iter[v], broadcast, w));
                   }
                   scf::YieldOp::create(b, loc, next);
                 });
@@ -209,10 +222,8 @@ LogicalResult rewriteConv(IRRewriter &rewriter, linalg::Conv2DNhwcFhwcOp op) {
           }
         }
         for (int64_t v = 0; v < vectors; ++v)
-          row = vector::TransferWriteOp::create(
-                    b, loc, sums[v], row, ValueRange{n, c0, ox, channel[v]},
-                    along(ctx, 4, 3), inBounds)
-                    .getResult();
+          row = lanes.write(b, loc, sums[v], row,
+                            ValueRange{n, c0, ox, channel[v]});
         return row;
       });
   rewriter.replaceOp(op, result);
@@ -238,7 +249,6 @@ LogicalResult rewriteDepthwise(IRRewriter &rewriter,
 
   rewriter.setInsertionPoint(op);
   Location loc = op.getLoc();
-  MLIRContext *ctx = rewriter.getContext();
   // Without the multiplier dimension every vector runs along the innermost
   // dimension: plain vector loads and stores.
   SmallVector<ReassociationIndices> dropLast = {{0}, {1}, {2, 3}};
@@ -246,39 +256,26 @@ LogicalResult rewriteDepthwise(IRRewriter &rewriter,
   SmallVector<ReassociationIndices> outputGroups = {{0}, {1}, {2}, {3, 4}};
   Value nhwc =
       tensor::CollapseShapeOp::create(rewriter, loc, init, outputGroups);
-  auto vectorType = VectorType::get({width}, rewriter.getF32Type());
-  Value zero =
-      arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(0));
-  SmallVector<bool> inBounds = {true};
+  ChannelVectors lanes(rewriter, loc, width);
   Value result = buildRowLoops(
       rewriter, loc, nhwc, width,
       [&](OpBuilder &b, Location loc, Value n, Value oy, Value ox, Value ch,
           Value row) -> Value {
         Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-        Value sum = vector::TransferReadOp::create(
-            b, loc, vectorType, row, ValueRange{n, c0, ox, ch}, zero,
-            along(ctx, 4, 3), inBounds);
+        Value sum = lanes.read(b, loc, row, ValueRange{n, c0, ox, ch});
         for (int64_t y = 0; y < kh; ++y) {
           for (int64_t x = 0; x < kw; ++x) {
             Value iy = inputCoordinate(b, loc, oy, strides[0], y, dilations[0]);
             Value ix = inputCoordinate(b, loc, ox, strides[1], x, dilations[1]);
-            Value in = vector::TransferReadOp::create(
-                b, loc, vectorType, image, ValueRange{n, iy, ix, ch}, zero,
-                along(ctx, 4, 3), inBounds);
-            Value w = vector::TransferReadOp::create(
-                b, loc, vectorType, hwc,
+            Value in = lanes.read(b, loc, image, ValueRange{n, iy, ix, ch});
+            Value w = lanes.read(
+                b, loc, hwc,
                 ValueRange{arith::ConstantIndexOp::create(b, loc, y),
-                           arith::ConstantIndexOp::create(b, loc, x), ch},
-                zero, along(ctx, 3, 2), inBounds);
-            // out + in * w, as the named op.
-            Value product = arith::MulFOp::create(b, loc, in, w);
-            sum = arith::AddFOp::create(b, loc, sum, product);
+                           arith::ConstantIndexOp::create(b, loc, x), ch});
+            sum = multiplyAdd(b, loc, sum, in, w);
           }
         }
-        return vector::TransferWriteOp::create(b, loc, sum, row,
-                                               ValueRange{n, c0, ox, ch},
-                                               along(ctx, 4, 3), inBounds)
-            .getResult();
+        return lanes.write(b, loc, sum, row, ValueRange{n, c0, ox, ch});
       });
   rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, init.getType(), result,
                                                      outputGroups);

@@ -426,23 +426,21 @@ LogicalResult LayerLowering::packConstants() {
 
   if (isDepthwise()) {
     // TOSA depthwise weights KH x KW x C x M: flat index (tap * OC + o).
-    // VNNI: one int32 per weight, the weight in its lower 16-bit word and 0
-    // in the upper one, so that vpdpwssd multiplies it with an int32 code
-    // (which fits in its lower word) and adds one product per lane.
+    SmallVector<int8_t> packed(taps * ocp, 0);
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t o = 0; o < g.oc; ++o)
+        packed[t * ocp + o] = wv[t * g.oc + o];
     if (vnni) {
-      SmallVector<int32_t> packed(taps * ocp, 0);
-      for (int64_t t = 0; t < taps; ++t)
-        for (int64_t o = 0; o < g.oc; ++o)
-          packed[t * ocp + o] =
-              static_cast<uint16_t>(static_cast<int16_t>(wv[t * g.oc + o]));
+      // One int32 per weight, the weight in its lower 16-bit word and 0 in
+      // the upper one, so that vpdpwssd multiplies it with an int32 code
+      // (which fits in its lower word) and adds one product per lane.
+      SmallVector<int32_t> wide(llvm::map_range(packed, [](int8_t v) {
+        return int32_t(uint16_t(int16_t(v)));
+      }));
       weights = global("weights", DenseElementsAttr::get(
                                       RankedTensorType::get({taps * ocp}, i32),
-                                      ArrayRef<int32_t>(packed)));
+                                      ArrayRef<int32_t>(wide)));
     } else {
-      SmallVector<int8_t> packed(taps * ocp, 0);
-      for (int64_t t = 0; t < taps; ++t)
-        for (int64_t o = 0; o < g.oc; ++o)
-          packed[t * ocp + o] = wv[t * g.oc + o];
       weights = global("weights", DenseElementsAttr::get(
                                       RankedTensorType::get({taps * ocp}, i8),
                                       ArrayRef<int8_t>(packed)));

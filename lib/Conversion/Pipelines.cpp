@@ -20,7 +20,7 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
   std::string toBuffers =
       "func.func(tosa-optional-decompositions, tosa-to-linalg-named,"
       "  tosa-to-linalg, tosa-to-arith{include-apply-rescale=true},"
-      // Long float convolutions summed in chunks that vectorize.
+      // Float convolutions as vector loops, partial sums in registers.
       "  resq-float-conv,"
       "  tosa-to-tensor, convert-elementwise-to-linalg,"
       // One loop nest per chain of elementwise ops (quantize, dequantize,

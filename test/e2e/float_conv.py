@@ -19,46 +19,44 @@ def hex_dense(a):
     return 'dense<"0x' + np.ascontiguousarray(a, dtype="<f4").tobytes().hex().upper() + '">'
 
 
+def tensor(shape, element="f32"):
+    return "tensor<" + "x".join(str(d) for d in shape) + f"x{element}>"
+
+
 def net_mlir(rng):
     """The output size, and the network as a function @net."""
-    w1 = rng.standard_normal((F, 3, 3, C)).astype(np.float32)
-    b1 = rng.standard_normal(F).astype(np.float32)
-    w2 = rng.standard_normal((3, 3, F, 1)).astype(np.float32)
-    b2 = rng.standard_normal(F).astype(np.float32)
-    w4 = rng.standard_normal((5, 5, F, 1)).astype(np.float32)
-    b4 = rng.standard_normal(F).astype(np.float32)
-    w3 = rng.standard_normal((G, 1, 1, F)).astype(np.float32)
-    b3 = rng.standard_normal(G).astype(np.float32)
-    w5 = rng.standard_normal((1, 3, 3, G)).astype(np.float32)
-    b5 = rng.standard_normal(1).astype(np.float32)
     o1 = (H + 2 - 3) // 2 + 1
     o = (o1 + 4 - 5) // 2 + 1
-    t = lambda s: "tensor<" + "x".join(str(d) for d in s) + "xf32>"
-    return o, f"""func.func @net(%x: {t((1, H, H, C))}) -> ({t((1, o, o, G))}, {t((1, o, o, 1))}) {{
+    lines = []
+
+    def layer(op, x, in_shape, weight_shape, out_shape, pad, stride):
+        """Appends one float layer with random weights and bias; returns its
+        result's name."""
+        k = len(lines)
+        w = rng.standard_normal(weight_shape).astype(np.float32)
+        b = rng.standard_normal(out_shape[-1]).astype(np.float32)
+        lines.append(f"""  %w{k} = "tosa.const"() {{values = {hex_dense(w)} : {tensor(w.shape)}}} : () -> {tensor(w.shape)}
+  %b{k} = "tosa.const"() {{values = {hex_dense(b)} : {tensor(b.shape)}}} : () -> {tensor(b.shape)}
+  %y{k} = tosa.{op} {x}, %w{k}, %b{k}, %zp, %zp {{acc_type = f32, dilation = array<i64: 1, 1>, pad = array<i64: {pad}, {pad}, {pad}, {pad}>, stride = array<i64: {stride}, {stride}>}} : ({tensor(in_shape)}, {tensor(w.shape)}, {tensor(b.shape)}, tensor<1xf32>, tensor<1xf32>) -> {tensor(out_shape)}""")
+        return f"%y{k}"
+
+    y1 = layer("conv2d", "%x", (1, H, H, C), (F, 3, 3, C), (1, o1, o1, F), 1, 2)
+    y2 = layer("depthwise_conv2d", y1, (1, o1, o1, F), (3, 3, F, 1), (1, o1, o1, F), 1, 1)
+    y3 = layer("depthwise_conv2d", y2, (1, o1, o1, F), (5, 5, F, 1), (1, o, o, F), 2, 2)
+    y4 = layer("conv2d", y3, (1, o, o, F), (G, 1, 1, F), (1, o, o, G), 0, 1)
+    y5 = layer("conv2d", y4, (1, o, o, G), (1, 3, 3, G), (1, o, o, 1), 1, 1)
+    body = "\n".join(lines)
+    return o, f"""func.func @net(%x: {tensor((1, H, H, C))}) -> ({tensor((1, o, o, G))}, {tensor((1, o, o, 1))}) {{
   %zp = "tosa.const"() {{values = dense<0.0> : tensor<1xf32>}} : () -> tensor<1xf32>
-  %w1 = "tosa.const"() {{values = {hex_dense(w1)} : {t(w1.shape)}}} : () -> {t(w1.shape)}
-  %b1 = "tosa.const"() {{values = {hex_dense(b1)} : {t(b1.shape)}}} : () -> {t(b1.shape)}
-  %y1 = tosa.conv2d %x, %w1, %b1, %zp, %zp {{acc_type = f32, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, stride = array<i64: 2, 2>}} : ({t((1, H, H, C))}, {t(w1.shape)}, {t(b1.shape)}, tensor<1xf32>, tensor<1xf32>) -> {t((1, o1, o1, F))}
-  %w2 = "tosa.const"() {{values = {hex_dense(w2)} : {t(w2.shape)}}} : () -> {t(w2.shape)}
-  %b2 = "tosa.const"() {{values = {hex_dense(b2)} : {t(b2.shape)}}} : () -> {t(b2.shape)}
-  %y2 = tosa.depthwise_conv2d %y1, %w2, %b2, %zp, %zp {{acc_type = f32, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, stride = array<i64: 1, 1>}} : ({t((1, o1, o1, F))}, {t(w2.shape)}, {t(b2.shape)}, tensor<1xf32>, tensor<1xf32>) -> {t((1, o1, o1, F))}
-  %w4 = "tosa.const"() {{values = {hex_dense(w4)} : {t(w4.shape)}}} : () -> {t(w4.shape)}
-  %b4 = "tosa.const"() {{values = {hex_dense(b4)} : {t(b4.shape)}}} : () -> {t(b4.shape)}
-  %y4 = tosa.depthwise_conv2d %y2, %w4, %b4, %zp, %zp {{acc_type = f32, dilation = array<i64: 1, 1>, pad = array<i64: 2, 2, 2, 2>, stride = array<i64: 2, 2>}} : ({t((1, o1, o1, F))}, {t(w4.shape)}, {t(b4.shape)}, tensor<1xf32>, tensor<1xf32>) -> {t((1, o, o, F))}
-  %w3 = "tosa.const"() {{values = {hex_dense(w3)} : {t(w3.shape)}}} : () -> {t(w3.shape)}
-  %b3 = "tosa.const"() {{values = {hex_dense(b3)} : {t(b3.shape)}}} : () -> {t(b3.shape)}
-  %y3 = tosa.conv2d %y4, %w3, %b3, %zp, %zp {{acc_type = f32, dilation = array<i64: 1, 1>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>}} : ({t((1, o, o, F))}, {t(w3.shape)}, {t(b3.shape)}, tensor<1xf32>, tensor<1xf32>) -> {t((1, o, o, G))}
-  %w5 = "tosa.const"() {{values = {hex_dense(w5)} : {t(w5.shape)}}} : () -> {t(w5.shape)}
-  %b5 = "tosa.const"() {{values = {hex_dense(b5)} : {t(b5.shape)}}} : () -> {t(b5.shape)}
-  %y5 = tosa.conv2d %y3, %w5, %b5, %zp, %zp {{acc_type = f32, dilation = array<i64: 1, 1>, pad = array<i64: 1, 1, 1, 1>, stride = array<i64: 1, 1>}} : ({t((1, o, o, G))}, {t(w5.shape)}, {t(b5.shape)}, tensor<1xf32>, tensor<1xf32>) -> {t((1, o, o, 1))}
-  return %y3, %y5 : {t((1, o, o, G))}, {t((1, o, o, 1))}
+{body}
+  return {y4}, {y5} : {tensor((1, o, o, G))}, {tensor((1, o, o, 1))}
 }}
 """
 
 
 def upstream_bits(net, o, x):
     """The network's results through upstream's lowering, as int32 bits."""
-    t = lambda s, e="f32": "tensor<" + "x".join(str(d) for d in s) + f"x{e}>"
+    t = tensor
     shapes = [(1, o, o, G), (1, o, o, 1)]
     prints = ""
     for k, shape in enumerate(shapes):
