@@ -290,14 +290,11 @@ private:
   void emitResidualQuantization(Value key);
   void emitResidualOrKeyframe();
   void emitKeyframeState();
-  void emitQuantizeBlock(Value n, Value by, Value bx);
+  Value emitQuantize(Value n, Value y, Value x, Value c0);
   void emitLinear(bool keyframe);
   /// Writes A at one output pixel (see writeAccumulator; on a residual
   /// frame acc is 0 where no tap changed: Q is 0 there).
   void emitOutputPixel(bool keyframe, Value n, Value oy, Value ox);
-  /// MACs and BOPs of one output pixel on a residual frame: the taps that
-  /// read a block with a non-zero bit-width.
-  SmallVector<Value> emitPixelCost(Value n, Value oy, Value ox);
   /// Whether any block an output row's taps read changed.
   Value emitRowChanged(Value n, Value oy);
   SmallVector<Value>
@@ -329,8 +326,10 @@ private:
                           Value cb);
   void emitKeyframeStats();
 
-  /// Residual of 16 channels: D = X - R as i32, and |D| rounded by the step.
-  std::pair<Value, Value> residualAt(Value n, Value y, Value x, Value c0);
+  /// Residual of 16 channels: D = X - R as i32, |D| rounded by the step,
+  /// and R as i32.
+  std::tuple<Value, Value, Value> residualAt(Value n, Value y, Value x,
+                                             Value c0);
   /// Block index of an input pixel.
   Value blockOf(Value pixel) {
     return arith::DivUIOp::create(b, pixel, e.idx(residual.getBlock()));
@@ -546,8 +545,8 @@ std::pair<Value, Value> LayerLowering::tapInput(Value out, int64_t k,
   return {in, valid};
 }
 
-std::pair<Value, Value> LayerLowering::residualAt(Value n, Value y, Value x,
-                                                  Value c0) {
+std::tuple<Value, Value, Value>
+LayerLowering::residualAt(Value n, Value y, Value x, Value c0) {
   Type i32 = b.getI32Type();
   Value xs = e.extS(loadInput(n, y, x, c0), i32);
   auto rType = VectorType::get({kLanes}, rElement());
@@ -562,39 +561,58 @@ std::pair<Value, Value> LayerLowering::residualAt(Value n, Value y, Value x,
   int64_t s = residual.getStep();
   Value rounded = arith::DivUIOp::create(
       b, e.add(magnitude, e.splatI32(s / 2)), e.splatI32(s));
-  return {d, rounded};
+  return {d, rounded, rs};
 }
 
-/// Dynamic ResQ, first half: per block, the largest rounded residual picks
-/// the bit-width. Blocks are counted per width; when too many need the
-/// widest, the scene-cut rule makes this a keyframe.
+/// A residual frame's pass over the layer's input: quantizes every block
+/// (see emitQuantize) and, from its largest rounded residual, picks its
+/// bit-width (Dynamic ResQ). Blocks are counted per width; when too many
+/// need the widest, the scene-cut rule makes this a keyframe, and
+/// dense-above sends the rest of the frame down the keyframe path: both
+/// then overwrite R and Q with X, so quantizing before the decision changes
+/// no result.
 void LayerLowering::emitResidualQuantization(Value key) {
   using P = arith::CmpIPredicate;
   ArrayRef<int64_t> widths = residual.getBits();
   int64_t bs = residual.getBlock();
+  // The statistics count the MACs of the taps that read a changed block:
+  // per block, the (output pixel, tap) pairs that read it, a product of
+  // its rows' and columns' uses, which the compiler tabulates.
+  auto blockUses = [&](bool rows, StringRef name) {
+    std::vector<int64_t> uses = g.inputUses(rows);
+    SmallVector<int64_t> perBlock((uses.size() + bs - 1) / bs, 0);
+    for (size_t i = 0; i < uses.size(); ++i)
+      perBlock[i / bs] += uses[i];
+    auto type = RankedTensorType::get({int64_t(perBlock.size())},
+                                      b.getI64Type());
+    return global(name, DenseElementsAttr::get(type,
+                                               ArrayRef<int64_t>(perBlock)));
+  };
+  Value rowUses = blockUses(true, "block_row_uses");
+  Value columnUses = blockUses(false, "block_column_uses");
   e.ifThen(arith::XOrIOp::create(b, key, arith::ConstantIntOp::create(b, 1, 1)),
            [&] {
     e.loop(0, g.n, [&](Value n) {
-      e.loop(0, st.blocksY, [&](Value by) {
-        e.loop(0, st.blocksX, [&](Value bx) {
+      e.rows(0, st.blocksY, parallel, [&](Value by) {
+        e.loop(e.idx(0), e.idx(st.blocksX), [&](Value bx) {
           Value y0 = e.mul(by, e.idx(bs)), x0 = e.mul(bx, e.idx(bs));
           Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
           Value x1 = e.minS(e.add(x0, e.idx(bs)), e.idx(g.iw));
-          Value m = e.loop(y0, y1, {e.i32(0)}, [&](Value y, ValueRange my) {
+          // Quantizes each pixel and keeps lane-wise maxima of the rounded
+          // residuals, reduced across lanes once per block.
+          Value lanes = e.loop(y0, y1, {e.splatI32(0)},
+                               [&](Value y, ValueRange my) {
             return e.loop(x0, x1, {my[0]}, [&](Value x, ValueRange mx) {
               return e.loop(e.idx(0), e.idx(st.channels / kLanes), {mx[0]},
                             [&](Value cb, ValueRange mc) {
-                Value d, rounded;
-    std::tie(d, rounded) =
-                    residualAt(n, y, x, e.mul(cb, e.idx(kLanes)));
-                (void)d;
-                Value blockMax = vector::ReductionOp::create(
-                    b, vector::CombiningKind::MAXUI, rounded);
+                Value rounded = emitQuantize(n, y, x, e.mul(cb, e.idx(kLanes)));
                 return SmallVector<Value>{
-                    arith::MaxUIOp::create(b, mc[0], blockMax)};
+                    arith::MaxUIOp::create(b, mc[0], rounded)};
               });
             });
           })[0];
+          Value m = vector::ReductionOp::create(
+              b, vector::CombiningKind::MAXUI, lanes);
           // The smallest allowed width whose range 2^(b-1) - 1 holds m.
           Value width = e.i32(widths.back());
           for (int64_t w : llvm::reverse(widths.drop_back())) {
@@ -603,9 +621,40 @@ void LayerLowering::emitResidualQuantization(Value key) {
           }
           e.store(e.trunc(width, b.getI8Type()), bitsView,
                   ValueRange{n, by, bx});
-          Value slot = e.add(e.toIndex(width), e.idx(kStatHist));
-          e.store(e.add(e.load(stats, slot), e.i64(1)), stats, slot);
         });
+        // The row's statistics from its bit-widths, in a loop of its own
+        // (it vectorizes): blocks per width, the taps that read a changed
+        // block and their bits, added to the totals once per row.
+        size_t costAt = widths.size();
+        SmallVector<Value> zeros(widths.size() + 2, e.i64(0));
+        Value usesY = e.load(rowUses, ValueRange{by});
+        SmallVector<Value> counts = e.loop(
+            e.idx(0), e.idx(st.blocksX), zeros,
+            [&](Value bx, ValueRange count) -> SmallVector<Value> {
+          Value width = arith::ExtUIOp::create(
+              b, b.getI64Type(), e.load(bitsView, ValueRange{n, by, bx}));
+          SmallVector<Value> next;
+          for (auto [i, w] : llvm::enumerate(widths))
+            next.push_back(e.add(
+                count[i], arith::ExtUIOp::create(
+                              b, b.getI64Type(),
+                              e.cmp(P::eq, width, e.i64(w)))));
+          Value uses = e.load(columnUses, ValueRange{bx});
+          next.push_back(e.add(count[costAt],
+                               e.select(e.cmp(P::ne, width, e.i64(0)), uses,
+                                        e.i64(0))));
+          next.push_back(e.add(count[costAt + 1], e.mul(width, uses)));
+          return next;
+        });
+        for (auto [i, w] : llvm::enumerate(widths))
+          e.addToSlot(stats, kStatHist + w, counts[i], parallel);
+        // BOPs: activation bits x 8 weight bits per executed MAC.
+        Value macsPerTap = e.mul(usesY, e.i64(g.macsPerTap()));
+        e.addToSlot(stats, kStatMacs, e.mul(counts[costAt], macsPerTap),
+                    parallel);
+        e.addToSlot(stats, kStatBops,
+                    e.mul(counts[costAt + 1], e.mul(macsPerTap, e.i64(8))),
+                    parallel);
       });
     });
     if (residual.isDynamic() && residual.getSceneCutFraction() < 1.0) {
@@ -631,49 +680,28 @@ void LayerLowering::emitResidualQuantization(Value key) {
   });
 }
 
-/// Residual frame, second half: in every block with a non-zero width,
-/// Q = clamp(round(D / s)), R += s * Q, and Q is kept for the linear op.
-void LayerLowering::emitQuantizeBlock(Value n, Value by, Value bx) {
+/// 16 channels of a residual frame: Q = clamp(round(D / s)), R += s * Q,
+/// and Q is kept for the linear op; returns the rounded |D|, whose block
+/// maximum picks the bit-width. The clamp is the widest width's: a block
+/// that fits a narrower width has no rounded residual beyond that width's
+/// range, so its clamp would change nothing, and a 0-bit block's rounded
+/// residuals are all 0 (Q is 0, R stays). That makes Q independent of the
+/// width, so it is computed in the same pass, without a branch; a Q of
+/// zeros is what lets the linear op run densely over changed rows.
+Value LayerLowering::emitQuantize(Value n, Value y, Value x, Value c0) {
   using P = arith::CmpIPredicate;
-  int64_t bs = residual.getBlock(), s = residual.getStep();
-  Value width = arith::ExtUIOp::create(b, b.getI32Type(),
-                                       e.load(bitsView, ValueRange{n, by, bx}));
-  // Every block, without a branch: a 0-bit block's rounded residuals are all
-  // 0, so its Q is 0 (range 0) and R stays. A Q of zeros is what lets the
-  // linear op run densely over changed rows (see emitLinear).
-  {
-    // 2^(b-1) - 1: the symmetric range of a b-bit residual code; 0 for b = 0.
-    Value shift = arith::MaxSIOp::create(b, e.sub(width, e.i32(1)), e.i32(0));
-    Value range = e.select(
-        e.cmp(P::eq, width, e.i32(0)), e.i32(0),
-        e.sub(arith::ShLIOp::create(b, e.i32(1), shift), e.i32(1)));
-    Value rangeV = e.splat(range);
-    Value y0 = e.mul(by, e.idx(bs)), x0 = e.mul(bx, e.idx(bs));
-    Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
-    Value x1 = e.minS(e.add(x0, e.idx(bs)), e.idx(g.iw));
-    e.loop(y0, y1, [&](Value y) {
-      e.loop(x0, x1, [&](Value x) {
-        e.loop(0, st.channels / kLanes, [&](Value cb) {
-          Value c0 = e.mul(cb, e.idx(kLanes));
-          Value d, rounded;
-    std::tie(d, rounded) = residualAt(n, y, x, c0);
-          Value clamped = arith::MinUIOp::create(b, rounded, rangeV);
-          Value zero = e.splatI32(0);
-          Value q = e.select(e.cmp(P::slt, d, zero), e.sub(zero, clamped),
-                             clamped);
-          auto rType = VectorType::get({kLanes}, rElement());
-          Value r = e.extS(vector::LoadOp::create(b, rType, rView,
-                                                  ValueRange{n, y, x, c0}),
-                           b.getI32Type());
-          Value updated = e.add(r, e.mul(q, e.splatI32(s)));
-          vector::StoreOp::create(b, e.trunc(updated, rElement()), rView,
-                                  ValueRange{n, y, x, c0});
-          vector::StoreOp::create(b, e.trunc(q, b.getI8Type()), qView,
-                                  ValueRange{n, y, x, c0});
-        });
-      });
-    });
-  }
+  int64_t widest = residual.getBits().back();
+  int64_t range = widest == 0 ? 0 : (int64_t(1) << (widest - 1)) - 1;
+  auto [d, rounded, r] = residualAt(n, y, x, c0);
+  Value clamped = arith::MinUIOp::create(b, rounded, e.splatI32(range));
+  Value zero = e.splatI32(0);
+  Value q = e.select(e.cmp(P::slt, d, zero), e.sub(zero, clamped), clamped);
+  Value updated = e.add(r, e.mul(q, e.splatI32(residual.getStep())));
+  vector::StoreOp::create(b, e.trunc(updated, rElement()), rView,
+                          ValueRange{n, y, x, c0});
+  vector::StoreOp::create(b, e.trunc(q, b.getI8Type()), qView,
+                          ValueRange{n, y, x, c0});
+  return rounded;
 }
 
 /// Keyframe: R <- X, and the codes the linear op reads are X itself.
@@ -929,41 +957,6 @@ void LayerLowering::emitOutputPixel(bool keyframe, Value n, Value oy,
     writeGroup(e.idx(full * group), rest);
 }
 
-SmallVector<Value> LayerLowering::emitPixelCost(Value n, Value oy, Value ox) {
-  using P = arith::CmpIPredicate;
-  // The taps that read changed blocks, and their bits: the MACs and BOPs
-  // the statistics report.
-  Value zero64 = e.i64(0);
-  SmallVector<Value> counts = e.loop(
-      e.idx(0), e.idx(g.kh), {zero64, zero64}, [&](Value ky, ValueRange cy) {
-        Value iy, validY;
-    std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY,
-                                     g.padTop, g.ih, ky);
-        return e.loop(
-            e.idx(0), e.idx(g.kw), {cy[0], cy[1]},
-            [&](Value kx, ValueRange cx) {
-              Value ix, validX;
-    std::tie(ix, validX) = tapInput(ox, g.kw, g.strideX, g.dilationX,
-                                           g.padLeft, g.iw, kx);
-              return e.ifValues(
-                  e.andI(validY, validX), {cx[0], cx[1]},
-                  [&]() -> SmallVector<Value> {
-                    Value width = e.toI64(arith::ExtUIOp::create(
-                        b, b.getI32Type(),
-                        e.load(bitsView,
-                               ValueRange{n, blockOf(iy), blockOf(ix)})));
-                    Value changed = arith::ExtUIOp::create(
-                        b, b.getI64Type(), e.cmp(P::ne, width, zero64));
-                    return {e.add(cx[0], changed), e.add(cx[1], width)};
-                  });
-            });
-      });
-  Value macsPerTap = e.i64(g.macsPerTap());
-  // BOPs: activation bits x 8 weight bits per executed MAC.
-  return {e.mul(counts[0], macsPerTap),
-          e.mul(counts[1], e.mul(macsPerTap, e.i64(8)))};
-}
-
 bool LayerLowering::isPointwise() const {
   return vnni &&
          (g.kind == LinearGeometry::Kind::Conv ||
@@ -1061,20 +1054,7 @@ void LayerLowering::emitLinear(bool keyframe) {
       // their pixels add 0 to A, without a branch per pixel or tap.
       e.ifThen(e.cmp(arith::CmpIPredicate::ne, emitRowChanged(n, oy),
                      arith::ConstantIntOp::create(b, 0, 8)),
-               [&] {
-        // The row's MACs and BOPs (changed taps only) reach the statistics
-        // once per row.
-        Value zero64 = e.i64(0);
-        SmallVector<Value> sums = e.loop(
-            e.idx(0), e.idx(g.ow), {zero64, zero64},
-            [&](Value ox, ValueRange acc) -> SmallVector<Value> {
-              SmallVector<Value> cost = emitPixelCost(n, oy, ox);
-              return {e.add(acc[0], cost[0]), e.add(acc[1], cost[1])};
-            });
-        e.addToSlot(stats, kStatMacs, sums[0], parallel);
-        e.addToSlot(stats, kStatBops, sums[1], parallel);
-        dense();
-      });
+               [&] { dense(); });
     });
   });
 }
@@ -1173,15 +1153,7 @@ void LayerLowering::emitResidualOrKeyframe() {
                                  e.i64(g.n * st.numBlocks()));
         e.ifThen(arith::XOrIOp::create(b, allSkipped,
                                        arith::ConstantIntOp::create(b, 1, 1)),
-                 [&] {
-          e.loop(0, g.n, [&](Value n) {
-            e.rows(0, st.blocksY, parallel, [&](Value by) {
-              e.loop(0, st.blocksX,
-                     [&](Value bx) { emitQuantizeBlock(n, by, bx); });
-            });
-          });
-          emitLinear(/*keyframe=*/false);
-        });
+                 [&] { emitLinear(/*keyframe=*/false); });
       });
 }
 

@@ -17,6 +17,11 @@
 // channel and tap), the bias padded to whole vectors.
 // CHECK-DAG: memref.global "private" constant @__resq_conv0_bias : memref<16xi32>
 // CHECK-DAG: memref.global "private" constant @__resq_conv0_weights : memref<576xi8>
+// For the statistics, the (output pixel, tap) pairs that read each row and
+// column of 4x4 blocks (rows 0-3 of the 8x8 input, 3x3 window, padding 1:
+// 2 + 3 + 3 + 3; rows 4-7 likewise).
+// CHECK-DAG: memref.global "private" constant @__resq_conv0_block_row_uses : memref<2xi64> = dense<11>
+// CHECK-DAG: memref.global "private" constant @__resq_conv0_block_column_uses : memref<2xi64> = dense<11>
 // CHECK-LABEL: func.func @main
 // CHECK-SAME: (%[[S:.*]]: memref<[[SIZE]]xi8>, %{{.*}}: tensor<1x8x8x4xi8>) -> tensor<1x8x8x8xi8>
 // CHECK-SAME: attributes {llvm.emit_c_interface}
@@ -28,7 +33,10 @@
 // CHECK: memref.view %[[S]]{{.*}} to memref<1x8x8x16xi16>
 // CHECK: memref.alloc() : memref<1x2x2xi8>
 // CHECK: %[[AV:.*]] = memref.view %[[S]]{{.*}} to memref<1x8x8x8xi32>
-// Per block: the largest rounded residual picks the bit-width.
+// One pass per block quantizes (R and Q stored), then the largest rounded
+// residual picks the block's bit-width.
+// CHECK: vector.store %{{.*}} : memref<1x8x8x16xi16>, vector<16xi16>
+// CHECK: vector.store %{{.*}} : memref<1x8x8x16xi8>, vector<16xi8>
 // CHECK: vector.reduction <maxui>
 // Keyframe or residual frame.
 // CHECK: scf.if

@@ -21,6 +21,8 @@
 #define GET_OP_CLASSES
 #include "ResQ/IR/ResQOps.h.inc"
 
+#include <vector>
+
 namespace resq {
 
 /// What a residualized linear layer computes, in one normalized form that
@@ -44,6 +46,10 @@ struct LinearGeometry {
   int64_t macsPerTap() const { return kind == Kind::Depthwise ? oc : oc * ic; }
   /// MACs of the whole dense layer (valid taps only).
   int64_t denseMacs() const;
+  /// Per input row (`rows`) or column: how many (output, tap) pairs of the
+  /// window read it. Validity factors into rows and columns, so input pixel
+  /// (y, x) is read by uses(true)[y] * uses(false)[x] pairs.
+  std::vector<int64_t> inputUses(bool rows) const;
 };
 
 /// The normalized geometry of a residualized linear op. The op's verifier

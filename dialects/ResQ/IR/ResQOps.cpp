@@ -89,28 +89,35 @@ static LogicalResult checkLayer(Operation *op, StringAttr layer) {
 // Geometry
 //===----------------------------------------------------------------------===//
 
-int64_t LinearGeometry::denseMacs() const {
-  // Count valid (output pixel, tap) pairs row and column separately: the
-  // validity of a tap factors into its row and column parts.
-  auto validPairs = [&](int64_t outSize, int64_t inSize, int64_t k,
-                        int64_t stride, int64_t dilation, int64_t pad) {
-    int64_t count = 0;
-    for (int64_t o = 0; o < outSize; ++o)
-      for (int64_t t = 0; t < k; ++t) {
-        if (kind == Kind::Transpose) {
-          int64_t num = o - pad - t;
-          if (num >= 0 && num % stride == 0 && num / stride < inSize)
-            ++count;
-        } else {
-          int64_t i = o * stride - pad + t * dilation;
-          if (i >= 0 && i < inSize)
-            ++count;
-        }
+std::vector<int64_t> LinearGeometry::inputUses(bool rows) const {
+  int64_t outSize = rows ? oh : ow, inSize = rows ? ih : iw;
+  int64_t k = rows ? kh : kw, stride = rows ? strideY : strideX;
+  int64_t dilation = rows ? dilationY : dilationX;
+  int64_t pad = rows ? padTop : padLeft;
+  std::vector<int64_t> uses(inSize, 0);
+  for (int64_t o = 0; o < outSize; ++o)
+    for (int64_t t = 0; t < k; ++t) {
+      if (kind == Kind::Transpose) {
+        int64_t num = o - pad - t;
+        if (num >= 0 && num % stride == 0 && num / stride < inSize)
+          ++uses[num / stride];
+      } else {
+        int64_t i = o * stride - pad + t * dilation;
+        if (i >= 0 && i < inSize)
+          ++uses[i];
       }
-    return count;
+    }
+  return uses;
+}
+
+int64_t LinearGeometry::denseMacs() const {
+  auto total = [](const std::vector<int64_t> &uses) {
+    int64_t sum = 0;
+    for (int64_t u : uses)
+      sum += u;
+    return sum;
   };
-  return n * validPairs(oh, ih, kh, strideY, dilationY, padTop) *
-         validPairs(ow, iw, kw, strideX, dilationX, padLeft) * macsPerTap();
+  return n * total(inputUses(true)) * total(inputUses(false)) * macsPerTap();
 }
 
 LinearGeometry resq::getLinearGeometry(Operation *op) {
