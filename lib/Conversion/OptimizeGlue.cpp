@@ -165,6 +165,12 @@ struct OptimizeGluePass
   /// Such a generic becomes loops over the outer dimensions around one
   /// vector op per pixel (all its channels). The body's operations are the
   /// same, elementwise, so every result is the same.
+  ///
+  /// Where every operand is indexed by the identity (no per-channel
+  /// operand: the model's input quantization, 3 channels, or its 1-channel
+  /// sigmoid output), the dimensions merge instead: rows of N x H by
+  /// W x C elements, a loop LLVM vectorizes (with one channel it otherwise
+  /// ran one element per innermost loop).
   void vectorizeNarrowElementwise() {
     SmallVector<linalg::GenericOp> narrow;
     getOperation().walk([&](linalg::GenericOp op) {
@@ -172,6 +178,34 @@ struct OptimizeGluePass
         narrow.push_back(op);
     });
     IRRewriter rewriter(&getContext());
+    SmallVector<linalg::GenericOp> perChannel;
+    for (linalg::GenericOp op : narrow) {
+      int64_t rank = op.getNumLoops();
+      if (rank < 3 || !llvm::all_of(op.getIndexingMapsArray(),
+                                    [](AffineMap m) { return m.isIdentity(); })) {
+        perChannel.push_back(op);
+        continue;
+      }
+      ReassociationIndices rows, row;
+      for (int64_t d = 0; d < rank - 2; ++d)
+        rows.push_back(d);
+      row = {rank - 2, rank - 1};
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::CollapseResult> collapsed =
+          linalg::collapseOpIterationDims(
+              cast<linalg::LinalgOp>(op.getOperation()), {rows, row},
+              rewriter);
+      if (failed(collapsed)) {
+        perChannel.push_back(op);
+        continue;
+      }
+      rewriter.replaceOp(op, collapsed->results);
+    }
+    // One channel per pixel: a vector op per pixel would be scalar code.
+    narrow.clear();
+    for (linalg::GenericOp op : perChannel)
+      if (op.getStaticLoopRanges().back() >= 2)
+        narrow.push_back(op);
     for (linalg::GenericOp op : narrow) {
       SmallVector<int64_t> ranges = op.getStaticLoopRanges();
       SmallVector<OpFoldResult> tile(ranges.size(), rewriter.getIndexAttr(1));
@@ -204,7 +238,7 @@ struct OptimizeGluePass
     if (ranges.size() < 2 || ShapedType::isDynamicShape(ranges))
       return false;
     int64_t inner = ranges.back();
-    if (inner < 2 || inner >= 16)
+    if (inner >= 16)
       return false;
     if (!llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) {
           return map.isProjectedPermutation(/*allowZeroInResults=*/true);

@@ -27,11 +27,13 @@ func.func @local_pool(%x: tensor<1x16x12x24xf32>) -> tensor<1x8x6x24xf32> {
   return %r : tensor<1x8x6x24xf32>
 }
 
-// The sigmoid's exp becomes arithmetic (no libm call); with 8 channels the
-// generic is also one vector op per pixel (below).
+// The sigmoid's exp becomes arithmetic (no libm call); with 8 channels and
+// no per-channel operand the generic also runs over rows of 4 x 32
+// elements (below).
 // EXP-LABEL: func.func @sigmoid
 // EXP-NOT: math.exp
-// EXP: math.fma %{{.*}} : vector<1x1x1x8xf32>
+// EXP: linalg.generic {{.*}} ins(%{{.*}} : tensor<4x32xf32>)
+// EXP: math.fma %{{.*}} : f32
 // EXP-NOT: math.exp
 // EXP: return
 func.func @sigmoid(%x: tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32> {
@@ -77,6 +79,28 @@ func.func @wide_channels(%a: tensor<1x4x6x16xi32>, %s: tensor<16xf32>) -> tensor
     linalg.yield %m : f32
   } -> tensor<1x4x6x16xf32>
   return %r : tensor<1x4x6x16xf32>
+}
+
+// Narrow, but every operand indexed by the identity (the model's 3-channel
+// input quantization, its 1-channel output): rows of N x H by W x C, one
+// generic LLVM vectorizes along W x C.
+// RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(resq-optimize-glue))" | FileCheck %s --check-prefix=MERGED
+// MERGED-LABEL: func.func @one_channel
+// MERGED: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2, 3]] : tensor<1x4x6x1xi32> into tensor<4x6xi32>
+// MERGED: linalg.generic {{.*}} ins(%{{.*}} : tensor<4x6xi32>) outs(%{{.*}} : tensor<4x6xf32>)
+// MERGED: tensor.expand_shape
+// MERGED-NOT: scf.for
+// MERGED: return
+func.func @one_channel(%a: tensor<1x4x6x1xi32>) -> tensor<1x4x6x1xf32> {
+  %e = tensor.empty() : tensor<1x4x6x1xf32>
+  %c = arith.constant 0.5 : f32
+  %r = linalg.generic {indexing_maps = [#pixel, #pixel], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%a : tensor<1x4x6x1xi32>) outs(%e : tensor<1x4x6x1xf32>) {
+  ^bb0(%in: i32, %out: f32):
+    %f = arith.sitofp %in : i32 to f32
+    %m = arith.mulf %f, %c : f32
+    linalg.yield %m : f32
+  } -> tensor<1x4x6x1xf32>
+  return %r : tensor<1x4x6x1xf32>
 }
 
 // Without SSE4.1 (x86-64) rounding is exact arithmetic instead of a libm

@@ -83,9 +83,12 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
     - an elementwise `linalg.generic` whose innermost dimension has fewer
       than 16 elements (the channels of an early layer, with per-channel
       scales) becomes loops over the outer dimensions around one vector op
-      per pixel: LLVM's vectorizer leaves such loops scalar. The same
-      operations run per element, so the results are the same. With
-      `parallel`, the loops are an `scf.forall`.
+      per pixel: LLVM's vectorizer leaves such loops scalar. One whose
+      operands are all indexed by the identity (no per-channel operand: a
+      model's 3-channel input, its 1-channel output) becomes instead a
+      generic over rows of N x H by W x C elements, a loop LLVM vectorizes.
+      The same operations run per element, so the results are the same.
+      With `parallel`, the loops are an `scf.forall`.
   }];
   let options = [
     Option<"targetCpu", "target-cpu", "std::string", "\"x86-64\"",
