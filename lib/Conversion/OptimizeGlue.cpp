@@ -148,6 +148,7 @@ struct OptimizeGluePass
 
   void runOnOperation() override {
     vectorizeNarrowElementwise();
+    vectorizeGatherPixels();
     RewritePatternSet patterns(&getContext());
     patterns.add<GlobalSumPooling>(&getContext());
     if (!resq::cpuHasFeature(targetCpu, "sse4.1"))
@@ -206,28 +207,72 @@ struct OptimizeGluePass
     for (linalg::GenericOp op : perChannel)
       if (op.getStaticLoopRanges().back() >= 2)
         narrow.push_back(op);
-    for (linalg::GenericOp op : narrow) {
-      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-      SmallVector<OpFoldResult> tile(ranges.size(), rewriter.getIndexAttr(1));
-      tile.back() = rewriter.getIndexAttr(ranges.back());
-      scf::SCFTilingOptions options;
-      options.setTileSizes(tile);
-      if (parallel)
-        options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-      rewriter.setInsertionPoint(op);
-      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-          rewriter, cast<TilingInterface>(op.getOperation()), options);
-      if (failed(tiled))
-        continue;
-      rewriter.replaceOp(op, tiled->replacements);
-      for (Operation *pixel : tiled->tiledOps) {
-        rewriter.setInsertionPoint(pixel);
-        FailureOr<linalg::VectorizationResult> vectorized =
-            linalg::vectorize(rewriter, pixel);
-        if (succeeded(vectorized))
-          rewriter.replaceOp(pixel, vectorized->replacements);
-      }
+    for (linalg::GenericOp op : narrow)
+      vectorizePerPixel(rewriter, op, /*gathers=*/false);
+  }
+
+  /// A generic that reads its input through tensor.extract at computed
+  /// pixels (bilinear resizing: four neighbours per output pixel) was
+  /// vectorized by LLVM with gathers and scatters. Per output pixel, its
+  /// channels are contiguous in the input and the output: it becomes loops
+  /// over the pixels around vector ops over the channels, the extracts
+  /// contiguous vector reads. Same operations per element, same results.
+  void vectorizeGatherPixels() {
+    SmallVector<linalg::GenericOp> resizes;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (isPixelGather(op))
+        resizes.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp op : resizes)
+      vectorizePerPixel(rewriter, op, /*gathers=*/true);
+  }
+
+  /// Loops over all but the innermost dimension around one vector op over
+  /// it; left alone when the vectorizer would not take the tile.
+  void vectorizePerPixel(IRRewriter &rewriter, linalg::GenericOp op,
+                         bool gathers) {
+    if (failed(linalg::vectorizeOpPrecondition(op, {}, {}, gathers)))
+      return;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    SmallVector<OpFoldResult> tile(ranges.size(), rewriter.getIndexAttr(1));
+    tile.back() = rewriter.getIndexAttr(ranges.back());
+    scf::SCFTilingOptions options;
+    options.setTileSizes(tile);
+    if (parallel)
+      options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+        rewriter, cast<TilingInterface>(op.getOperation()), options);
+    if (failed(tiled))
+      return;
+    rewriter.replaceOp(op, tiled->replacements);
+    for (Operation *pixel : tiled->tiledOps) {
+      rewriter.setInsertionPoint(pixel);
+      FailureOr<linalg::VectorizationResult> vectorized =
+          linalg::vectorize(rewriter, pixel, {}, {}, gathers);
+      if (succeeded(vectorized))
+        rewriter.replaceOp(pixel, vectorized->replacements);
     }
+  }
+
+  static bool isPixelGather(linalg::GenericOp op) {
+    if (!op.hasPureTensorSemantics() || op.getNumReductionLoops() != 0 ||
+        !op.hasIndexSemantics() || op.getNumDpsInits() != 1)
+      return false;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (ranges.size() < 2 || ShapedType::isDynamicShape(ranges) ||
+        ranges.back() < 2)
+      return false;
+    bool extracts = false;
+    for (Operation &o : op.getBody()->without_terminator()) {
+      if (isa<tensor::ExtractOp>(o))
+        extracts = true;
+      else if (!isa<linalg::IndexOp>(o) &&
+               !isa<arith::ArithDialect, math::MathDialect>(o.getDialect()))
+        return false;
+    }
+    return extracts;
   }
 
   static bool isNarrowElementwise(linalg::GenericOp op) {

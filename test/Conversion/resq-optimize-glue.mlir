@@ -103,6 +103,26 @@ func.func @one_channel(%a: tensor<1x4x6x1xi32>) -> tensor<1x4x6x1xf32> {
   return %r : tensor<1x4x6x1xf32>
 }
 
+// Bilinear resizing reads four input pixels per output pixel through
+// tensor.extract; per output pixel it becomes contiguous vector reads of
+// the channels instead (LLVM gathered and scattered).
+// RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,resq-optimize-glue))" | FileCheck %s --check-prefix=RESIZE
+// RESIZE-LABEL: func.func @resize
+// RESIZE-NOT: tensor.extract
+// RESIZE: scf.for
+// RESIZE: scf.for
+// RESIZE: scf.for
+// RESIZE-COUNT-4: vector.transfer_read %{{.*}} : tensor<1x4x5x24xf32>, vector<1x1x1x24xf32>
+// RESIZE-NOT: tensor.extract
+// RESIZE: return
+func.func @resize(%x: tensor<1x4x5x24xf32>) -> tensor<1x8x10x24xf32> {
+  %scale = tosa.const_shape {values = dense<[4, 2, 4, 2]> : tensor<4xindex>} : () -> !tosa.shape<4>
+  %offset = tosa.const_shape {values = dense<-1> : tensor<2xindex>} : () -> !tosa.shape<2>
+  %border = tosa.const_shape {values = dense<1> : tensor<2xindex>} : () -> !tosa.shape<2>
+  %r = tosa.resize %x, %scale, %offset, %border {mode = BILINEAR} : (tensor<1x4x5x24xf32>, !tosa.shape<4>, !tosa.shape<2>, !tosa.shape<2>) -> tensor<1x8x10x24xf32>
+  return %r : tensor<1x8x10x24xf32>
+}
+
 // Without SSE4.1 (x86-64) rounding is exact arithmetic instead of a libm
 // call per element; CPUs with a rounding instruction keep math.roundeven.
 // RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(resq-optimize-glue{target-cpu=x86-64}))" | FileCheck %s --check-prefix=PORTABLE

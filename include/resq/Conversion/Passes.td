@@ -89,6 +89,11 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
       generic over rows of N x H by W x C elements, a loop LLVM vectorizes.
       The same operations run per element, so the results are the same.
       With `parallel`, the loops are an `scf.forall`.
+    - a generic that reads its input through `tensor.extract` at computed
+      pixels (bilinear resizing: four neighbours per output pixel) becomes
+      the same loops over output pixels around vector ops over the
+      channels, its extracts contiguous vector reads (LLVM gathered and
+      scattered). Same operations per element, same results.
   }];
   let options = [
     Option<"targetCpu", "target-cpu", "std::string", "\"x86-64\"",
