@@ -6,6 +6,8 @@
 #   * elementwise glue on 3 channels and on 1 channel with every operand
 #     indexed by the identity (the models' input quantization and output),
 #     its dimensions merged into rows of W x C;
+#   * elementwise glue with per-channel operands (3 and 24 channels), one
+#     vector op per pixel;
 # through resq-to-llvm on 1 and 2 threads equal upstream's lowering of the
 # same TOSA bit for bit.
 
@@ -35,6 +37,10 @@ CASES = {
   %zp = "tosa.const"() {values = dense<0> : tensor<1xi8>} : () -> tensor<1xi8>
   %m = tosa.mul %x, %s, %zp : (@IN@, tensor<1x1x1x1xf32>, tensor<1xi8>) -> @OUT@
   %y = tosa.clamp %m {max_val = 2.5 : f32, min_val = -1.25 : f32} : (@OUT@) -> @OUT@"""),
+    "per_channel_24": ((1, 5, 6, 24), (1, 5, 6, 24), """
+  %s = "tosa.const"() {values = dense<[[[[0.5, 1.5, -2.0, 3.25, 0.125, 7.0, -0.75, 1.0, 2.0, 3.0, 4.0, 5.0, -6.0, 0.3, 0.7, 1.1, 1.3, -1.7, 1.9, 2.3, 2.9, 3.1, -3.7, 4.1]]]]> : tensor<1x1x1x24xf32>} : () -> tensor<1x1x1x24xf32>
+  %zp = "tosa.const"() {values = dense<0> : tensor<1xi8>} : () -> tensor<1xi8>
+  %y = tosa.mul %x, %s, %zp : (@IN@, tensor<1x1x1x24xf32>, tensor<1xi8>) -> @OUT@"""),
     "three_channels_identity": ((1, 6, 7, 3), (1, 6, 7, 3), """
   %y = tosa.clamp %x {max_val = 2.5 : f32, min_val = -1.25 : f32} : (@IN@) -> @OUT@"""),
     "one_channel": ((1, 6, 7, 1), (1, 6, 7, 1), """
@@ -92,7 +98,7 @@ def test(tools):
                 e2e.expect_equal(f"{name}, {threads} thread(s), frame {f}: bits",
                                  got[0][f].view(np.int32),
                                  expected[f].astype(np.int32))
-    e2e.passed("bilinear resize (24 channels), elementwise glue on 3 and 1 "
+    e2e.passed("bilinear resize (24 channels), elementwise glue on 24, 3 and 1 "
                "channels == upstream's lowering, bit for bit (2 frames, 1 and "
                "2 threads)")
 

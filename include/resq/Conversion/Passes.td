@@ -80,10 +80,11 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
       (adding 2^23 leaves no fraction bits; the FPU rounds half to even),
       and the floor from that. Same results, and the loops vectorize
       instead of calling libm per element.
-    - an elementwise `linalg.generic` whose innermost dimension has fewer
-      than 16 elements (the channels of an early layer, with per-channel
-      scales) becomes loops over the outer dimensions around one vector op
-      per pixel: LLVM's vectorizer leaves such loops scalar. One whose
+    - an elementwise `linalg.generic` whose innermost dimension has at most
+      128 elements (the channels of a layer, with per-channel scales)
+      becomes loops over the outer dimensions around one vector op per
+      pixel: LLVM's vectorizer leaves such loops scalar (under 16 channels)
+      or vectorizes them across pixels with gathers and scatters. One whose
       operands are all indexed by the identity (no per-channel operand: a
       model's 3-channel input, its 1-channel output) becomes instead a
       generic over rows of N x H by W x C elements, a loop LLVM vectorizes.
