@@ -290,7 +290,7 @@ private:
   void emitResidualQuantization(Value key);
   void emitResidualOrKeyframe();
   void emitKeyframeState();
-  Value emitQuantize(Value n, Value y, Value x, Value c0);
+  void emitQuantize(Value n, Value y, Value x, Value c0);
   void emitLinear(bool keyframe);
   /// Writes A at one output pixel (see writeAccumulator; on a residual
   /// frame acc is 0 where no tap changed: Q is 0 there).
@@ -564,13 +564,13 @@ LayerLowering::residualAt(Value n, Value y, Value x, Value c0) {
   return {d, rounded, rs};
 }
 
-/// A residual frame's pass over the layer's input: quantizes every block
-/// (see emitQuantize) and, from its largest rounded residual, picks its
-/// bit-width (Dynamic ResQ). Blocks are counted per width; when too many
-/// need the widest, the scene-cut rule makes this a keyframe, and
-/// dense-above sends the rest of the frame down the keyframe path: both
-/// then overwrite R and Q with X, so quantizing before the decision changes
-/// no result.
+/// A residual frame's first pass over the layer's input: per block, the
+/// largest rounded residual picks the bit-width (Dynamic ResQ). Blocks are
+/// counted per width; when too many need the widest, the scene-cut rule
+/// makes this a keyframe, and dense-above sends the rest of the frame down
+/// the keyframe path. The pass only reads: where nothing changed, nothing
+/// is written (the quantization follows in a second pass, see
+/// emitResidualOrKeyframe).
 void LayerLowering::emitResidualQuantization(Value key) {
   using P = arith::CmpIPredicate;
   ArrayRef<int64_t> widths = residual.getBits();
@@ -598,14 +598,15 @@ void LayerLowering::emitResidualQuantization(Value key) {
           Value y0 = e.mul(by, e.idx(bs)), x0 = e.mul(bx, e.idx(bs));
           Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
           Value x1 = e.minS(e.add(x0, e.idx(bs)), e.idx(g.iw));
-          // Quantizes each pixel and keeps lane-wise maxima of the rounded
-          // residuals, reduced across lanes once per block.
+          // Lane-wise maxima of the rounded residuals, reduced across lanes
+          // once per block.
           Value lanes = e.loop(y0, y1, {e.splatI32(0)},
                                [&](Value y, ValueRange my) {
             return e.loop(x0, x1, {my[0]}, [&](Value x, ValueRange mx) {
               return e.loop(e.idx(0), e.idx(st.channels / kLanes), {mx[0]},
                             [&](Value cb, ValueRange mc) {
-                Value rounded = emitQuantize(n, y, x, e.mul(cb, e.idx(kLanes)));
+                Value rounded = std::get<1>(
+                    residualAt(n, y, x, e.mul(cb, e.idx(kLanes))));
                 return SmallVector<Value>{
                     arith::MaxUIOp::create(b, mc[0], rounded)};
               });
@@ -681,14 +682,14 @@ void LayerLowering::emitResidualQuantization(Value key) {
 }
 
 /// 16 channels of a residual frame: Q = clamp(round(D / s)), R += s * Q,
-/// and Q is kept for the linear op; returns the rounded |D|, whose block
-/// maximum picks the bit-width. The clamp is the widest width's: a block
+/// and Q is kept for the linear op. The clamp is the widest width's: a block
 /// that fits a narrower width has no rounded residual beyond that width's
 /// range, so its clamp would change nothing, and a 0-bit block's rounded
 /// residuals are all 0 (Q is 0, R stays). That makes Q independent of the
-/// width, so it is computed in the same pass, without a branch; a Q of
-/// zeros is what lets the linear op run densely over changed rows.
-Value LayerLowering::emitQuantize(Value n, Value y, Value x, Value c0) {
+/// width: every pixel is quantized the same way, without a branch or a look
+/// at its block; a Q of zeros is what lets the linear op run densely over
+/// changed rows.
+void LayerLowering::emitQuantize(Value n, Value y, Value x, Value c0) {
   using P = arith::CmpIPredicate;
   int64_t widest = residual.getBits().back();
   int64_t range = widest == 0 ? 0 : (int64_t(1) << (widest - 1)) - 1;
@@ -701,7 +702,6 @@ Value LayerLowering::emitQuantize(Value n, Value y, Value x, Value c0) {
                           ValueRange{n, y, x, c0});
   vector::StoreOp::create(b, e.trunc(q, b.getI8Type()), qView,
                           ValueRange{n, y, x, c0});
-  return rounded;
 }
 
 /// Keyframe: R <- X, and the codes the linear op reads are X itself.
@@ -1153,7 +1153,18 @@ void LayerLowering::emitResidualOrKeyframe() {
                                  e.i64(g.n * st.numBlocks()));
         e.ifThen(arith::XOrIOp::create(b, allSkipped,
                                        arith::ConstantIntOp::create(b, 1, 1)),
-                 [&] { emitLinear(/*keyframe=*/false); });
+                 [&] {
+          e.loop(0, g.n, [&](Value n) {
+            e.rows(0, g.ih, parallel, [&](Value y) {
+              e.loop(0, g.iw, [&](Value x) {
+                e.loop(0, st.channels / kLanes, [&](Value cb) {
+                  emitQuantize(n, y, x, e.mul(cb, e.idx(kLanes)));
+                });
+              });
+            });
+          });
+          emitLinear(/*keyframe=*/false);
+        });
       });
 }
 

@@ -33,13 +33,19 @@
 // CHECK: memref.view %[[S]]{{.*}} to memref<1x8x8x16xi16>
 // CHECK: memref.alloc() : memref<1x2x2xi8>
 // CHECK: %[[AV:.*]] = memref.view %[[S]]{{.*}} to memref<1x8x8x8xi32>
-// One pass per block quantizes (R and Q stored), then the largest rounded
-// residual picks the block's bit-width.
+// A first pass only reads: per block, the largest rounded residual picks
+// the bit-width; nothing is stored before the keyframe decision.
+// CHECK: vector.reduction <maxui>
+// CHECK-NOT: vector.store
+// Keyframe (R <- X, Q <- X) or residual frame (a second pass stores R and
+// Q, unless every block is 0-bit).
+// CHECK: scf.if
 // CHECK: vector.store %{{.*}} : memref<1x8x8x16xi16>, vector<16xi16>
 // CHECK: vector.store %{{.*}} : memref<1x8x8x16xi8>, vector<16xi8>
-// CHECK: vector.reduction <maxui>
-// Keyframe or residual frame.
+// CHECK: } else {
 // CHECK: scf.if
+// CHECK: vector.store %{{.*}} : memref<1x8x8x16xi16>, vector<16xi16>
+// CHECK: vector.store %{{.*}} : memref<1x8x8x16xi8>, vector<16xi8>
 // The accumulator is returned as a tensor; rescale stays TOSA.
 // CHECK: %[[ACC:.*]] = bufferization.to_tensor %[[AV]] restrict
 // CHECK: tosa.rescale %[[ACC]]
