@@ -190,15 +190,15 @@ struct OptimizeGluePass
     SmallVector<linalg::GenericOp> perChannel;
     for (linalg::GenericOp op : narrow) {
       int64_t rank = op.getNumLoops();
-      if (rank < 3 || !llvm::all_of(op.getIndexingMapsArray(),
-                                    [](AffineMap m) { return m.isIdentity(); })) {
+      auto isIdentity = [](AffineMap m) { return m.isIdentity(); };
+      if (rank < 3 || !llvm::all_of(op.getIndexingMapsArray(), isIdentity)) {
         perChannel.push_back(op);
         continue;
       }
-      ReassociationIndices rows, row;
+      // Rows: every dimension but the last two; a row: width x channels.
+      ReassociationIndices rows, row = {rank - 2, rank - 1};
       for (int64_t d = 0; d < rank - 2; ++d)
         rows.push_back(d);
-      row = {rank - 2, rank - 1};
       rewriter.setInsertionPoint(op);
       FailureOr<linalg::CollapseResult> collapsed =
           linalg::collapseOpIterationDims(
