@@ -154,8 +154,7 @@ struct OptimizeGluePass
   using ResQOptimizeGlueBase::ResQOptimizeGlueBase;
 
   void runOnOperation() override {
-    vectorizeNarrowElementwise();
-    vectorizeGatherPixels();
+    rewriteGlueLoops();
     RewritePatternSet patterns(&getContext());
     patterns.add<GlobalSumPooling>(&getContext());
     if (!resq::cpuHasFeature(targetCpu, "sse4.1"))
@@ -180,60 +179,51 @@ struct OptimizeGluePass
   /// sigmoid output), the dimensions merge instead: rows of N x H by
   /// W x C elements, a loop LLVM vectorizes (with one channel it otherwise
   /// ran one element per innermost loop).
-  void vectorizeNarrowElementwise() {
-    SmallVector<linalg::GenericOp> narrow;
-    getOperation().walk([&](linalg::GenericOp op) {
-      if (isNarrowElementwise(op))
-        narrow.push_back(op);
-    });
-    IRRewriter rewriter(&getContext());
-    SmallVector<linalg::GenericOp> perChannel;
-    for (linalg::GenericOp op : narrow) {
-      int64_t rank = op.getNumLoops();
-      auto isIdentity = [](AffineMap m) { return m.isIdentity(); };
-      if (rank < 3 || !llvm::all_of(op.getIndexingMapsArray(), isIdentity)) {
-        perChannel.push_back(op);
-        continue;
-      }
-      // Rows: every dimension but the last two; a row: width x channels.
-      ReassociationIndices rows, row = {rank - 2, rank - 1};
-      for (int64_t d = 0; d < rank - 2; ++d)
-        rows.push_back(d);
-      rewriter.setInsertionPoint(op);
-      FailureOr<linalg::CollapseResult> collapsed =
-          linalg::collapseOpIterationDims(
-              cast<linalg::LinalgOp>(op.getOperation()), {rows, row},
-              rewriter);
-      if (failed(collapsed)) {
-        perChannel.push_back(op);
-        continue;
-      }
-      rewriter.replaceOp(op, collapsed->results);
-    }
-    // One channel per pixel: a vector op per pixel would be scalar code.
-    narrow.clear();
-    for (linalg::GenericOp op : perChannel)
-      if (op.getStaticLoopRanges().back() >= 2)
-        narrow.push_back(op);
-    for (linalg::GenericOp op : narrow)
-      vectorizePerPixel(rewriter, op, /*gathers=*/false);
-  }
-
+  ///
   /// A generic that reads its input through tensor.extract at computed
   /// pixels (bilinear resizing: four neighbours per output pixel) was
   /// vectorized by LLVM with gathers and scatters. Per output pixel, its
-  /// channels are contiguous in the input and the output: it becomes loops
-  /// over the pixels around vector ops over the channels, the extracts
+  /// channels are contiguous in the input and the output: it gets the same
+  /// loops over pixels around vector ops over the channels, the extracts
   /// contiguous vector reads. Same operations per element, same results.
-  void vectorizeGatherPixels() {
-    SmallVector<linalg::GenericOp> resizes;
+  void rewriteGlueLoops() {
+    SmallVector<linalg::GenericOp> narrow, gathers;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (isPixelGather(op))
-        resizes.push_back(op);
+      if (isNarrowElementwise(op))
+        narrow.push_back(op);
+      else if (isPixelGather(op))
+        gathers.push_back(op);
     });
     IRRewriter rewriter(&getContext());
-    for (linalg::GenericOp op : resizes)
+    for (linalg::GenericOp op : narrow) {
+      if (succeeded(mergeRows(rewriter, op)))
+        continue;
+      // One channel per pixel: a vector op per pixel would be scalar code.
+      if (op.getStaticLoopRanges().back() >= 2)
+        vectorizePerPixel(rewriter, op, /*gathers=*/false);
+    }
+    for (linalg::GenericOp op : gathers)
       vectorizePerPixel(rewriter, op, /*gathers=*/true);
+  }
+
+  /// Rows of every dimension but the last two, each row width x channels,
+  /// when every operand is indexed by the identity.
+  static LogicalResult mergeRows(IRRewriter &rewriter, linalg::GenericOp op) {
+    int64_t rank = op.getNumLoops();
+    auto isIdentity = [](AffineMap m) { return m.isIdentity(); };
+    if (rank < 3 || !llvm::all_of(op.getIndexingMapsArray(), isIdentity))
+      return failure();
+    ReassociationIndices rows, row = {rank - 2, rank - 1};
+    for (int64_t d = 0; d < rank - 2; ++d)
+      rows.push_back(d);
+    rewriter.setInsertionPoint(op);
+    FailureOr<linalg::CollapseResult> collapsed =
+        linalg::collapseOpIterationDims(
+            cast<linalg::LinalgOp>(op.getOperation()), {rows, row}, rewriter);
+    if (failed(collapsed))
+      return failure();
+    rewriter.replaceOp(op, collapsed->results);
+    return success();
   }
 
   /// Loops over all but the innermost dimension around one vector op over
