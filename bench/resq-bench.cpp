@@ -48,64 +48,68 @@ namespace cl = llvm::cl;
 
 static constexpr const char *kToolName = "resq-bench";
 
+static cl::OptionCategory benchCategory("resq-bench options");
+
 static cl::opt<std::string> videoPath("video", cl::desc("Video file"),
-                                      cl::value_desc("file"));
+                                      cl::value_desc("file"),
+                                      cl::cat(benchCategory));
 static cl::opt<std::string> kernelModel(
     "kernels",
     cl::desc("Instead: time the generated kernel of every distinct linear "
              "layer of this int8 model against the measured VNNI peak"),
-    cl::value_desc("model.int8.mlir"));
+    cl::value_desc("model.int8.mlir"), cl::cat(benchCategory));
 static cl::opt<std::string> sweepModel(
     "sweep",
     cl::desc("Instead: play a synthetic sequence (one frame of --video, "
              "p% of its 16x16 blocks changing per frame) through this ResQ "
              "model and print ms per frame against p"),
-    cl::value_desc("model.dynamic.mlir"));
-static cl::opt<int64_t> repeats(
-    "repeats",
-    cl::desc("Timed steps per kernel (--kernels) or frames per point "
-             "(--sweep)"),
-    cl::init(30));
-static cl::opt<std::string> taskOption("task",
-                                     cl::desc("segmentation or pose"),
-                                     cl::init("segmentation"));
+    cl::value_desc("model.dynamic.mlir"), cl::cat(benchCategory));
+static cl::opt<int64_t>
+    repeats("repeats",
+            cl::desc("Timed steps per kernel (--kernels) or frames per point "
+                     "(--sweep)"),
+            cl::init(30), cl::cat(benchCategory));
+static cl::opt<std::string> taskOption("task", cl::desc("segmentation or pose"),
+                                       cl::init("segmentation"),
+                                       cl::cat(benchCategory));
 static cl::opt<std::string>
     floatPath("float",
               cl::desc("The float TOSA model (resq-translate's output): the "
                        "accuracy reference, and what XNNPACK runs"),
-              cl::value_desc("model.mlir"));
+              cl::value_desc("model.mlir"), cl::cat(benchCategory));
 static cl::list<std::string>
     resqBuilds("resq",
                cl::desc("A resq build, NAME=MODEL.mlir (repeatable): a "
                         "residualized model, or one with a keyframe every "
                         "frame for standard int8"),
-               cl::value_desc("NAME=FILE"));
+               cl::value_desc("NAME=FILE"), cl::cat(benchCategory));
 static cl::opt<std::string>
     threadList("xnn-threads", cl::desc("Thread counts to measure XNNPACK on"),
-               cl::init("1,2"));
+               cl::init("1,2"), cl::cat(benchCategory));
 static cl::opt<std::string> resqThreadList(
     "resq-threads",
     cl::desc("Thread counts to measure the resq builds on (1: sequential "
              "code; more: OpenMP threads share the rows of every loop nest)"),
-    cl::init("1,2"));
-static cl::opt<int64_t> maxFrames("frames",
-                                  cl::desc("Frames to play (0: all)"),
-                                  cl::init(0));
-static cl::opt<int64_t> warmupFrames(
-    "warmup", cl::desc("Untimed frames run before each timed pass"),
-    cl::init(10));
+    cl::init("1,2"), cl::cat(benchCategory));
+static cl::opt<int64_t> maxFrames("frames", cl::desc("Frames to play (0: all)"),
+                                  cl::init(0), cl::cat(benchCategory));
+static cl::opt<int64_t>
+    warmupFrames("warmup",
+                 cl::desc("Untimed frames run before each timed pass"),
+                 cl::init(10), cl::cat(benchCategory));
 static cl::opt<int64_t> calibrationFrames(
     "calibration-frames",
     cl::desc("Frames, spread over the clip, whose activation ranges set "
              "XNNPACK int8's quantization"),
-    cl::init(16));
+    cl::init(16), cl::cat(benchCategory));
 static cl::opt<std::string>
     reportDir("report",
               cl::desc("Directory for results.md, results.json and plot.svg"),
-              cl::value_desc("dir"));
+              cl::value_desc("dir"), cl::cat(benchCategory));
 static cl::opt<bool> skipFloatTiming(
     "no-float-timing",
-    cl::desc("Run the float build once for the reference, untimed"));
+    cl::desc("Run the float build once for the reference, untimed"),
+    cl::cat(benchCategory));
 
 using bench::fixed;
 
@@ -162,8 +166,7 @@ struct Row {
     return ms.empty() ? 0 : s / double(ms.size());
   }
   double accuracy(Task task) const {
-    return task == Task::Segmentation ? iou.pooledIoU()
-                                      : landmarks.meanError();
+    return task == Task::Segmentation ? iou.pooledIoU() : landmarks.meanError();
   }
 };
 
@@ -209,8 +212,8 @@ std::string plot(Task task, llvm::ArrayRef<Row> rows) {
   // Coordinates with one decimal (raw_ostream prints doubles as %e).
   auto n = [](double v) { return fixed(v, 1); };
   os << "<svg xmlns='http://www.w3.org/2000/svg' width='"
-     << n(2 * (panelW + margin) + margin) << "' height='" << n(panelH + 2 * margin)
-     << "' font-family='sans-serif' font-size='11'>\n"
+     << n(2 * (panelW + margin) + margin) << "' height='"
+     << n(panelH + 2 * margin) << "' font-family='sans-serif' font-size='11'>\n"
      << "<rect width='100%' height='100%' fill='white'/>\n";
   double accLo = 1e30, accHi = -1e30;
   for (const Row &r : rows) {
@@ -247,10 +250,12 @@ std::string plot(Task task, llvm::ArrayRef<Row> rows) {
     auto py = [&](double a) {
       return margin + panelH - (a - accLo) / (accHi - accLo) * panelH;
     };
-    os << "<rect x='" << n(x0) << "' y='" << n(margin) << "' width='" << n(panelW)
-       << "' height='" << n(panelH) << "' fill='none' stroke='black'/>\n";
-    os << "<text x='" << n(x0 + panelW / 2) << "' y='" << n(margin + panelH + 35)
-       << "' text-anchor='middle'>" << xLabel << "</text>\n";
+    os << "<rect x='" << n(x0) << "' y='" << n(margin) << "' width='"
+       << n(panelW) << "' height='" << n(panelH)
+       << "' fill='none' stroke='black'/>\n";
+    os << "<text x='" << n(x0 + panelW / 2) << "' y='"
+       << n(margin + panelH + 35) << "' text-anchor='middle'>" << xLabel
+       << "</text>\n";
     for (int t = 0; t <= 4; ++t) {
       double a = accLo + (accHi - accLo) * t / 4;
       os << "<text x='" << n(x0 - 5) << "' y='" << n(py(a) + 4)
@@ -265,15 +270,17 @@ std::string plot(Task task, llvm::ArrayRef<Row> rows) {
       const Row &r = rows[i];
       double cx = px(xOf(r)), cy = py(r.accuracy(task));
       os << "<circle cx='" << n(cx) << "' cy='" << n(cy) << "' r='4' fill='"
-         << colors[i % 8] << "'/>\n<text x='" << n(cx + 6) << "' y='" << n(cy - 4)
-         << "' fill='" << colors[i % 8] << "'>" << r.name << " ("
+         << colors[i % 8] << "'/>\n<text x='" << n(cx + 6) << "' y='"
+         << n(cy - 4) << "' fill='" << colors[i % 8] << "'>" << r.name << " ("
          << r.threads << "t)</text>\n";
     }
   };
-  panel(margin, "ms per frame (median)",
-        [](const Row &r) { return r.median(); }, /*logX=*/true);
-  panel(2 * margin + panelW, "activation bits per MAC",
-        [](const Row &r) { return r.bits; }, /*logX=*/true);
+  panel(
+      margin, "ms per frame (median)", [](const Row &r) { return r.median(); },
+      /*logX=*/true);
+  panel(
+      2 * margin + panelW, "activation bits per MAC",
+      [](const Row &r) { return r.bits; }, /*logX=*/true);
   os << "<text x='" << n(margin) << "' y='" << n(margin - 20) << "'>"
      << (task == Task::Segmentation
              ? "pooled mask IoU against the float model"
@@ -289,12 +296,14 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::SetVersionPrinter(
       [](llvm::raw_ostream &os) { os << "resq-bench (resq)\n"; });
+  cl::HideUnrelatedOptions(benchCategory);
   cl::ParseCommandLineOptions(
       argc, argv,
       "resq-bench: resq against XNNPACK on the same frames of a video\n\n"
       "Decodes --video once and fits its frames to the model input. Then, one\n"
       "configuration after another on the same frames: XNNPACK fp32 and\n"
-      "XNNPACK int8 on each --xnn-threads count (the subgraph is built from the\n"
+      "XNNPACK int8 on each --xnn-threads count (the subgraph is built from "
+      "the\n"
       "float TOSA model; int8 uses per-channel weights and activation ranges\n"
       "chosen as resq-quantize does (MSE) on --calibration-frames frames),\n"
       "the float build (the accuracy reference, resq's JIT: upstream's\n"
@@ -308,7 +317,8 @@ int main(int argc, char **argv) {
       "per MAC and skipped blocks; --report writes results.md, results.json\n"
       "and plot.svg (accuracy against ms and against bits).\n\n"
       "  resq-bench --video data/vtest.avi --float selfie.mlir \\\n"
-      "      --resq int8=selfie.keyframes.mlir --resq dynamic=selfie.dyn.mlir \\\n"
+      "      --resq int8=selfie.keyframes.mlir --resq dynamic=selfie.dyn.mlir "
+      "\\\n"
       "      --report out/bench\n\n"
       "Two other measurements:\n"
       "  resq-bench --kernels selfie.int8.mlir [--report DIR]\n"
@@ -316,7 +326,8 @@ int main(int argc, char **argv) {
       "      against the CPU's VNNI peak measured in the same run;\n"
       "  resq-bench --sweep selfie.dyn.mlir --video data/vtest.avi\n"
       "      ms per frame when p = 0, 1, 5, 10, 25, 50, 100 % of the input's\n"
-      "      16x16 blocks change per frame, and with a keyframe every frame.\n");
+      "      16x16 blocks change per frame, and with a keyframe every "
+      "frame.\n");
 
   // Every runtime here (XNNPACK too) benefits alike.
   runtime::reuseLargeAllocations();
@@ -334,7 +345,8 @@ int main(int argc, char **argv) {
 
   auto task = parseTask(taskOption);
   if (!task)
-    return fail("--task must be segmentation or pose, not '" + taskOption + "'");
+    return fail("--task must be segmentation or pose, not '" + taskOption +
+                "'");
   auto parseThreads = [](llvm::StringRef option, llvm::StringRef list,
                          std::vector<unsigned> &out) {
     llvm::SmallVector<llvm::StringRef> items;
@@ -409,8 +421,8 @@ int main(int argc, char **argv) {
     for (mlir::Value result : op->getResults())
       if (auto type = llvm::dyn_cast<mlir::RankedTensorType>(result.getType()))
         if (type.hasStaticShape() && type.getElementType().isIntOrFloat())
-          activationBytes += type.getNumElements() *
-                             type.getElementTypeBitWidth() / 8;
+          activationBytes +=
+              type.getNumElements() * type.getElementTypeBitWidth() / 8;
   });
   activationBytes = std::max<int64_t>(activationBytes, 1);
 
@@ -443,8 +455,7 @@ int main(int argc, char **argv) {
       MaskRect rect = frameInMask(clip.placements[f], width, height,
                                   io->maskWidth, io->maskHeight);
       row.iou.add(maskOverlap(
-          refMask[f],
-          llvm::ArrayRef<float>(ptrs[io->mask], refMask[f].size()),
+          refMask[f], llvm::ArrayRef<float>(ptrs[io->mask], refMask[f].size()),
           io->maskWidth, rect));
     } else {
       row.landmarks.add(landmarkError(
@@ -486,9 +497,9 @@ int main(int argc, char **argv) {
       rows.push_back(std::move(row));
   }
 
-  auto timedPass = [&](Row &row, const std::function<llvm::Error()> &reset,
-                       const std::function<llvm::Error(size_t)> &step)
-      -> llvm::Error {
+  auto timedPass =
+      [&](Row &row, const std::function<llvm::Error()> &reset,
+          const std::function<llvm::Error(size_t)> &step) -> llvm::Error {
     for (size_t f = 0; f < std::min<size_t>(warmupFrames, numFrames); ++f) {
       loadFrame(f);
       if (llvm::Error e = step(f))
@@ -534,8 +545,8 @@ int main(int argc, char **argv) {
         loadFrame(size_t(i * int64_t(numFrames) / n));
         if (llvm::Error e = (*calibration)->run(inputData, ptrs))
           return fail(std::move(e));
-        (*calibration)->forEachActivation(
-            [&](void *key, llvm::ArrayRef<float> values) {
+        (*calibration)
+            ->forEachActivation([&](void *key, llvm::ArrayRef<float> values) {
               if (pass == 0)
                 histograms[key].observe(values.data(), values.size());
               else
@@ -586,68 +597,68 @@ int main(int argc, char **argv) {
 
   // resq's builds, sequential and parallel.
   for (auto &[name, path] : resqSpecs) {
-   for (unsigned t : resqThreads) {
-    runtime::SessionOptions sessionOptions;
-    sessionOptions.threads = t;
-    auto session = Session::create(path, sessionOptions);
-    if (!session)
-      return fail(session.takeError());
-    if ((*session)->inputs().size() != 1 ||
-        (*session)->inputs()[0].shape != inputs[0].shape ||
-        (*session)->outputs().size() != outSpecs.size())
-      return fail(path + ": takes or returns other tensors than " + floatPath);
-    Row row("resq " + name, t);
-    std::vector<AlignedBuffer> buffers;
-    std::vector<float *> ptrs;
-    makeOutputs(buffers, ptrs);
-    std::vector<void *> outs(ptrs.begin(), ptrs.end());
-    const void *in[] = {input.data()};
-    std::optional<Stream> stream((*session)->createStream());
-    bool timed = false;
-    int64_t macs = 0, bops = 0, blocks = 0, skippedBlocks = 0, keyframes = 0;
-    auto reset = [&]() {
-      stream.emplace((*session)->createStream());
-      timed = true;
-      return llvm::Error::success();
-    };
-    auto step = [&](size_t f) -> llvm::Error {
-      if (llvm::Error e = (*session)->step(*stream, in, outs))
-        return e;
-      if (!timed)
+    for (unsigned t : resqThreads) {
+      runtime::SessionOptions sessionOptions;
+      sessionOptions.threads = t;
+      auto session = Session::create(path, sessionOptions);
+      if (!session)
+        return fail(session.takeError());
+      if ((*session)->inputs().size() != 1 ||
+          (*session)->inputs()[0].shape != inputs[0].shape ||
+          (*session)->outputs().size() != outSpecs.size())
+        return fail(path + ": takes or returns other tensors than " +
+                    floatPath);
+      Row row("resq " + name, t);
+      std::vector<AlignedBuffer> buffers;
+      std::vector<float *> ptrs;
+      makeOutputs(buffers, ptrs);
+      std::vector<void *> outs(ptrs.begin(), ptrs.end());
+      const void *in[] = {input.data()};
+      std::optional<Stream> stream((*session)->createStream());
+      bool timed = false;
+      int64_t macs = 0, bops = 0, blocks = 0, skippedBlocks = 0, keyframes = 0;
+      auto reset = [&]() {
+        stream.emplace((*session)->createStream());
+        timed = true;
         return llvm::Error::success();
-      judge(row, f, ptrs);
-      if ((*session)->isStateful()) {
-        LayerStats s = stream->totals();
-        if (stream->lastFrameWasKeyframe()) {
-          ++keyframes;
-        } else {
-          macs += s.macs;
-          bops += s.bops;
-          blocks += s.blocks;
-          skippedBlocks += s.bits[0];
+      };
+      auto step = [&](size_t f) -> llvm::Error {
+        if (llvm::Error e = (*session)->step(*stream, in, outs))
+          return e;
+        if (!timed)
+          return llvm::Error::success();
+        judge(row, f, ptrs);
+        if ((*session)->isStateful()) {
+          LayerStats s = stream->totals();
+          if (stream->lastFrameWasKeyframe()) {
+            ++keyframes;
+          } else {
+            macs += s.macs;
+            bops += s.bops;
+            blocks += s.blocks;
+            skippedBlocks += s.bits[0];
+          }
         }
-      }
-      return llvm::Error::success();
-    };
-    if (llvm::Error e = timedPass(row, reset, step))
-      return fail(row.name + ": " + llvm::toString(std::move(e)));
-    row.bits = macs ? double(bops) / (8.0 * double(macs)) : 8.0;
-    if (blocks)
-      row.skipped = double(skippedBlocks) / double(blocks);
-    if ((*session)->isStateful())
-      row.keyframes = keyframes;
-    size_t stateBytes = (*session)->isStateful() ? stream->size() : 0;
-    size_t scratchBytes =
-        (*session)->isStateful() ? stream->layout().scratchSize : 0;
-    row.note = "stream state " +
-               fixed(double(stateBytes) / (1 << 20), 1) + " MiB, " +
-               fixed(double(stateBytes) / double(activationBytes), 2) +
-               "x the float model's activations; " +
-               fixed(double(scratchBytes) / (1 << 20), 1) +
-               " MiB scratch per step";
-    progress(row);
-    rows.push_back(std::move(row));
-   }
+        return llvm::Error::success();
+      };
+      if (llvm::Error e = timedPass(row, reset, step))
+        return fail(row.name + ": " + llvm::toString(std::move(e)));
+      row.bits = macs ? double(bops) / (8.0 * double(macs)) : 8.0;
+      if (blocks)
+        row.skipped = double(skippedBlocks) / double(blocks);
+      if ((*session)->isStateful())
+        row.keyframes = keyframes;
+      size_t stateBytes = (*session)->isStateful() ? stream->size() : 0;
+      size_t scratchBytes =
+          (*session)->isStateful() ? stream->layout().scratchSize : 0;
+      row.note =
+          "stream state " + fixed(double(stateBytes) / (1 << 20), 1) +
+          " MiB, " + fixed(double(stateBytes) / double(activationBytes), 2) +
+          "x the float model's activations; " +
+          fixed(double(scratchBytes) / (1 << 20), 1) + " MiB scratch per step";
+      progress(row);
+      rows.push_back(std::move(row));
+    }
   }
 
   // The table.
@@ -670,8 +681,7 @@ int main(int argc, char **argv) {
     if (*task == Task::Segmentation)
       os << fixed(r.iou.pooledIoU(), 4) << " | " << fixed(r.iou.meanIoU(), 4);
     else
-      os << fixed(r.landmarks.meanError(), 2) << " | "
-         << r.landmarks.frames();
+      os << fixed(r.landmarks.meanError(), 2) << " | " << r.landmarks.frames();
     os << " | " << fixed(r.bits, 2) << " | "
        << (r.skipped ? fixed(100 * *r.skipped, 1) + "%" : "-") << " | "
        << (r.keyframes >= 0 ? std::to_string(r.keyframes) : "-") << " |\n";
@@ -682,8 +692,9 @@ int main(int argc, char **argv) {
       os << "- " << r.name << " (" << r.threads << "t): " << r.note << "\n";
   os << "- the float model's activations (every tensor its ops compute): "
      << fixed(double(activationBytes) / (1 << 20), 1) << " MiB.\n";
-  os << "- " << numFrames << " frames of " << llvm::sys::path::filename(videoPath)
-     << " at " << width << "x" << height << ", " << warmupFrames
+  os << "- " << numFrames << " frames of "
+     << llvm::sys::path::filename(videoPath) << " at " << width << "x" << height
+     << ", " << warmupFrames
      << " warm-up frames per configuration; resq on 1 thread is sequential "
         "code, on more the OpenMP build of the same model.\n";
   llvm::outs() << "\n" << table;
