@@ -1,10 +1,12 @@
-//===- OuterParallelLoops.cpp - one parallel dimension per loop nest ------===//
+//===- OuterParallelLoops.cpp - loop nests and regions for threads -------===//
 //
 // convert-linalg-to-parallel-loops makes every parallel dimension of the
 // glue an scf.parallel dimension, and convert-scf-to-openmp would collapse
 // them all into one shared iteration space: the channel loop, contiguous in
 // memory, would no longer be a loop LLVM vectorizes. Here the threads share
-// rows; everything inside them is sequential.
+// rows; everything inside them is sequential. After convert-scf-to-openmp,
+// consecutive parallel regions merge so that a step forks once per run of
+// loop nests rather than once per loop nest.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,11 +15,15 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace resq {
 #define GEN_PASS_DEF_RESQINLINEALLOCASCOPES
+#define GEN_PASS_DEF_RESQMERGEPARALLELREGIONS
 #define GEN_PASS_DEF_RESQOUTERPARALLELLOOPS
 #include "resq/Conversion/Passes.h.inc"
 } // namespace resq
@@ -178,6 +184,136 @@ struct InlineAllocaScopesPass
                                      body.getOperations());
       scope.erase();
     }
+  }
+};
+
+} // namespace
+
+namespace {
+
+/// An omp.parallel that holds one omp.wsloop (with its barrier) and
+/// otherwise only operations without memory effects: its body can follow
+/// another region's body in one region.
+bool isMergeable(omp::ParallelOp region) {
+  if (region->getNumOperands() != 0 || !region.getRegion().hasOneBlock())
+    return false;
+  Block &body = region.getRegion().front();
+  if (body.getNumArguments() != 0)
+    return false;
+  int loops = 0;
+  for (Operation &op : body.without_terminator()) {
+    if (auto loop = dyn_cast<omp::WsloopOp>(op)) {
+      if (loop.getNowait() || loop->getNumOperands() != 0)
+        return false;
+      ++loops;
+    } else if (op.getNumRegions() != 0 || !isMemoryEffectFree(&op)) {
+      return false;
+    }
+  }
+  return loops == 1;
+}
+
+/// Replaces an `scf.for` of one iteration (no loop-carried values) around
+/// omp.parallel regions by its body, so that the regions can join a run.
+void inlineSingleIterationLoops(func::FuncOp func) {
+  SmallVector<scf::ForOp> loops;
+  func.walk([&](scf::ForOp loop) {
+    if (loop.getNumResults() == 0 &&
+        tripCount(loop.getLowerBound(), loop.getUpperBound(),
+                  loop.getStep()) == 1 &&
+        llvm::any_of(*loop.getBody(), llvm::IsaPred<omp::ParallelOp>))
+      loops.push_back(loop);
+  });
+  IRRewriter rewriter(func.getContext());
+  for (scf::ForOp loop : loops) {
+    Block *body = loop.getBody();
+    rewriter.eraseOp(body->getTerminator());
+    rewriter.inlineBlockBefore(body, loop, {loop.getLowerBound()});
+    rewriter.eraseOp(loop);
+  }
+}
+
+/// Merges the runs of omp.parallel regions in `block` (see the pass
+/// description).
+void mergeRegions(Block &block) {
+  omp::ParallelOp merged; // The region of the current run.
+  SmallVector<Operation *> between;
+  for (Operation &op : llvm::make_early_inc_range(block)) {
+    auto region = dyn_cast<omp::ParallelOp>(op);
+    if (!region) {
+      if (merged)
+        between.push_back(&op);
+      continue;
+    }
+    if (!isMergeable(region)) {
+      merged = nullptr;
+      between.clear();
+      continue;
+    }
+    if (!merged) {
+      merged = region;
+      continue;
+    }
+    // Operations without memory effects (and not depending on the others)
+    // go in front of the run; the rest into an omp.single, if nothing after
+    // the single needs their results.
+    llvm::SetVector<Operation *> single;
+    SmallVector<Operation *> hoisted;
+    for (Operation *o : between) {
+      bool dependsOnSingle = llvm::any_of(o->getOperands(), [&](Value v) {
+        return single.contains(v.getDefiningOp());
+      });
+      if (o->getNumRegions() == 0 && isMemoryEffectFree(o) &&
+          !dependsOnSingle)
+        hoisted.push_back(o);
+      else
+        single.insert(o);
+    }
+    bool closed = llvm::all_of(single, [&](Operation *o) {
+      bool forks = false;
+      o->walk([&](omp::ParallelOp) { forks = true; });
+      return !forks && llvm::all_of(o->getUsers(), [&](Operation *user) {
+        Operation *top = block.findAncestorOpInBlock(*user);
+        return top && single.contains(top);
+      });
+    });
+    between.clear();
+    if (!closed) {
+      merged = region;
+      continue;
+    }
+    for (Operation *o : hoisted)
+      o->moveBefore(merged);
+    Block &into = merged.getRegion().front();
+    OpBuilder b = OpBuilder::atBlockTerminator(&into);
+    if (!single.empty()) {
+      auto once = omp::SingleOp::create(b, region.getLoc(),
+                                        omp::SingleOperands{});
+      Block *onceBody = b.createBlock(&once.getRegion());
+      b.setInsertionPointToEnd(onceBody);
+      auto end = omp::TerminatorOp::create(b, region.getLoc());
+      for (Operation *o : single)
+        o->moveBefore(end);
+    }
+    Block &from = region.getRegion().front();
+    into.getOperations().splice(into.getTerminator()->getIterator(),
+                                from.getOperations(), from.begin(),
+                                from.getTerminator()->getIterator());
+    region.erase();
+  }
+}
+
+struct MergeParallelRegionsPass
+    : public resq::impl::ResQMergeParallelRegionsBase<
+          MergeParallelRegionsPass> {
+  void runOnOperation() override {
+    inlineSingleIterationLoops(getOperation());
+    SetVector<Block *> blocks;
+    getOperation().walk([&](omp::ParallelOp region) {
+      blocks.insert(region->getBlock());
+    });
+    for (Block *block : blocks)
+      mergeRegions(*block);
   }
 };
 

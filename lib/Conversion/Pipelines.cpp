@@ -44,7 +44,8 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
       "resq-lower-copies{parallel=true},"
       "func.func(convert-linalg-to-parallel-loops, scf-forall-to-parallel,"
       "  resq-outer-parallel-loops),"
-      "convert-scf-to-openmp, resq-inline-alloca-scopes";
+      "convert-scf-to-openmp, resq-inline-alloca-scopes,"
+      "func.func(resq-merge-parallel-regions)";
   static constexpr const char *kToLLVM =
       "convert-vector-to-scf,"
       "convert-bufferization-to-memref,"

@@ -14,6 +14,7 @@ namespace math { class MathDialect; }
 namespace tensor { class TensorDialect; }
 namespace LLVM { class LLVMDialect; }
 namespace memref { class MemRefDialect; }
+namespace omp { class OpenMPDialect; }
 namespace scf { class SCFDialect; }
 namespace vector { class VectorDialect; }
 } // namespace mlir
@@ -26,11 +27,11 @@ namespace resq {
 #define GEN_PASS_REGISTRATION
 #include "resq/Conversion/Passes.h.inc"
 
-/// Options of the `resq-to-llvm` pipeline.
 /// On an scf.parallel of resq-lower-stream: a loop over the rows of a
 /// kernel, worth sharing among threads whatever its trip count.
 constexpr llvm::StringLiteral kParallelRowsAttr = "resq.rows";
 
+/// Options of the `resq-to-llvm` pipeline.
 struct ToLLVMOptions {
   /// LLVM CPU name or "native": decides VNNI use in generated kernels.
   std::string targetCpu = "x86-64";

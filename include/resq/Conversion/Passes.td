@@ -135,6 +135,27 @@ def ResQOuterParallelLoops
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def ResQMergeParallelRegions
+    : Pass<"resq-merge-parallel-regions", "::mlir::func::FuncOp"> {
+  let summary = "One OpenMP fork for every run of parallel loop nests";
+  let description = [{
+    `convert-scf-to-openmp` gives every parallel loop nest an `omp.parallel`
+    of its own: a fork and a join per loop nest, a few hundred per step of a
+    real model, each costing microseconds on two threads. This pass merges
+    consecutive `omp.parallel` regions of a block into one, their
+    `omp.wsloop`s in order: the barrier at the end of each worksharing loop
+    keeps the loops ordered as before. Between two regions, operations
+    without memory effects move in front of the merged region; the others
+    (statistics stores, sequential loops) run in an `omp.single`, whose
+    barrier keeps them ordered with the loops around them. A region with
+    anything but one `omp.wsloop` (and operations without memory effects),
+    and an operation between regions whose results are needed outside that
+    `omp.single`, end the run. `scf.for` loops of a single iteration around
+    a region are inlined first.
+  }];
+  let dependentDialects = ["::mlir::omp::OpenMPDialect"];
+}
+
 def ResQInlineAllocaScopes
     : Pass<"resq-inline-alloca-scopes", "::mlir::ModuleOp"> {
   let summary = "Drop the memref.alloca_scope convert-scf-to-openmp puts "
