@@ -324,6 +324,16 @@ private:
                           int64_t pixels);
   Value emitDepthwiseTaps(bool keyframe, Value n, Value oy, Value ox,
                           Value cb);
+  /// Depthwise, multiplier 1: the 16 codes at (n, y, x, c0) as i32 lanes,
+  /// less the zero point on a keyframe; and one tap's products added.
+  Value depthwiseCodes(bool keyframe, Value n, Value y, Value x, Value c0);
+  Value depthwiseDot(Value acc, Value codes, Value tap, Value c0);
+  /// A row of a depthwise layer (multiplier 1): windows inside the input
+  /// go in chunks of pixels that load each input column once for all their
+  /// taps; the others pixel by pixel.
+  void emitDepthwiseRow(bool keyframe, Value n, Value oy);
+  void emitDepthwiseChunk(bool keyframe, Value n, Value oy, Value ox0,
+                          int64_t pixels);
   void emitKeyframeStats();
 
   /// Residual of 16 channels: D = X - R as i32, |D| rounded by the step,
@@ -386,7 +396,8 @@ Value LayerLowering::global(StringRef suffix, DenseElementsAttr value) {
 ///  * dense ops, portable: [batch][ocb][ky][kx][ic][16 lanes];
 ///  * depthwise: [ky][kx][oc padded to 16];
 /// plus per-tap weight sums (VNNI: they undo the +128 that makes the codes
-/// unsigned) and the bias padded to whole vectors.
+/// unsigned; depthwise: the zero point's share of a whole window) and the
+/// bias padded to whole vectors.
 LogicalResult LayerLowering::packConstants() {
   DenseElementsAttr w, zp;
   if (!matchPattern(op->getOperand(2), m_Constant(&w)))
@@ -444,6 +455,15 @@ LogicalResult LayerLowering::packConstants() {
                                       RankedTensorType::get({taps * ocp}, i8),
                                       ArrayRef<int8_t>(packed)));
     }
+    // A keyframe window wholly inside the input: what the zero point adds,
+    // zp x (the channel's weights summed over the taps), taken off once.
+    SmallVector<int32_t> zpSums(ocp, 0);
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t o = 0; o < g.oc; ++o)
+        zpSums[o] += int32_t(inputZp) * packed[t * ocp + o];
+    weightSums = global("zp_sums", DenseElementsAttr::get(
+                                       RankedTensorType::get({ocp}, i32),
+                                       ArrayRef<int32_t>(zpSums)));
     if (g.multiplier > 1) {
       // Input channel of every output lane, for the gather.
       SmallVector<int32_t> channel(ocp, 0);
@@ -886,52 +906,130 @@ SmallVector<Value> LayerLowering::emitDenseTaps(bool keyframe, Value n,
   });
 }
 
+Value LayerLowering::depthwiseCodes(bool keyframe, Value n, Value y, Value x,
+                                    Value c0) {
+  auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
+  Value codes = vector::LoadOp::create(b, v16i8, qView, ValueRange{n, y, x, c0});
+  // |code - zero point| <= 255: the lower 16-bit word of each lane.
+  return e.sub(e.extS(codes, b.getI32Type()),
+               e.splatI32(keyframe ? inputZp : 0));
+}
+
+Value LayerLowering::depthwiseDot(Value acc, Value codes, Value tap,
+                                  Value c0) {
+  Type i32 = b.getI32Type();
+  Value at = e.add(e.mul(tap, e.idx(roundUp(g.oc, kLanes))), c0);
+  if (vnni) {
+    auto v32i16 = VectorType::get({2 * kLanes}, b.getI16Type());
+    Value w = vector::LoadOp::create(b, VectorType::get({kLanes}, i32),
+                                     weights, ValueRange{at});
+    return DotWordsOp::create(b, acc.getType(), acc,
+                              vector::BitCastOp::create(b, v32i16, codes),
+                              vector::BitCastOp::create(b, v32i16, w));
+  }
+  auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
+  Value w =
+      e.extS(vector::LoadOp::create(b, v16i8, weights, ValueRange{at}), i32);
+  return e.add(acc, e.mul(codes, w));
+}
+
 /// Depthwise: lanes are output channels c * M + m, each reading its own
 /// input channel; no reduction over channels.
 Value LayerLowering::emitDepthwiseTaps(bool keyframe, Value n, Value oy,
                                        Value ox, Value cb) {
   Type i32 = b.getI32Type();
   int64_t zp = keyframe ? inputZp : 0;
-  int64_t ocp = roundUp(g.oc, kLanes);
   auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
   Value c0 = e.mul(cb, e.idx(kLanes));
-  return emitTapLoop(oy, ox, 1, [&](ValueRange accs, Value iy,
-                                                  Value ix, Value tap)
-                         -> SmallVector<Value> {
-    Value acc0In = accs[0];
-    Value codes;
-    if (g.multiplier == 1) {
-      codes = vector::LoadOp::create(b, v16i8, qView,
-                                     ValueRange{n, iy, ix, c0});
-    } else {
-      auto v16i32 = VectorType::get({kLanes}, i32);
-      Value channels =
-          vector::LoadOp::create(b, v16i32, channelOf, ValueRange{c0});
-      auto maskType = VectorType::get({kLanes}, b.getI1Type());
-      Value mask = arith::ConstantOp::create(
-          b, DenseElementsAttr::get(maskType, true));
-      Value pass = vector::BroadcastOp::create(
-          b, v16i8, arith::ConstantIntOp::create(b, 0, 8));
-      codes = vector::GatherOp::create(
-          b, v16i8, qView, ValueRange{n, iy, ix, e.idx(0)}, channels,
-          mask, pass);
-    }
-    // |code - zero point| <= 255: the lower 16-bit word of each lane.
-    Value v = e.sub(e.extS(codes, i32), e.splatI32(zp));
-    Value at = e.add(e.mul(tap, e.idx(ocp)), c0);
-    if (vnni) {
-      auto v32i16 = VectorType::get({2 * kLanes}, b.getI16Type());
-      Value w = vector::LoadOp::create(
-          b, VectorType::get({kLanes}, i32), weights, ValueRange{at});
-      return {DotWordsOp::create(
-          b, acc0In.getType(), acc0In,
-          vector::BitCastOp::create(b, v32i16, v),
-          vector::BitCastOp::create(b, v32i16, w))};
-    }
-    Value w = e.extS(vector::LoadOp::create(b, v16i8, weights, ValueRange{at}),
-                     i32);
-    return {e.add(acc0In, e.mul(v, w))};
+  return emitTapLoop(oy, ox, 1, [&](ValueRange accs, Value iy, Value ix,
+                                    Value tap) -> SmallVector<Value> {
+    if (g.multiplier == 1)
+      return {depthwiseDot(accs[0], depthwiseCodes(keyframe, n, iy, ix, c0),
+                           tap, c0)};
+    auto v16i32 = VectorType::get({kLanes}, i32);
+    Value channels =
+        vector::LoadOp::create(b, v16i32, channelOf, ValueRange{c0});
+    auto maskType = VectorType::get({kLanes}, b.getI1Type());
+    Value mask = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(maskType, true));
+    Value pass = vector::BroadcastOp::create(
+        b, v16i8, arith::ConstantIntOp::create(b, 0, 8));
+    Value codes = vector::GatherOp::create(
+        b, v16i8, qView, ValueRange{n, iy, ix, e.idx(0)}, channels, mask,
+        pass);
+    return {depthwiseDot(accs[0], e.sub(e.extS(codes, i32), e.splatI32(zp)),
+                         tap, c0)};
   })[0];
+}
+
+void LayerLowering::emitDepthwiseRow(bool keyframe, Value n, Value oy) {
+  constexpr int64_t kPixels = 4;
+  auto pixels = [&](int64_t from, int64_t to) {
+    e.loop(from, to, [&](Value ox) { emitOutputPixel(keyframe, n, oy, ox); });
+  };
+  // Output columns [xLo, xHi) have their whole window inside the input.
+  int64_t span = (g.kw - 1) * g.dilationX;
+  int64_t xLo = (g.padLeft + g.strideX - 1) / g.strideX;
+  int64_t last = g.iw - 1 - span + g.padLeft; // Largest ox * strideX.
+  int64_t xHi = last < 0 ? 0 : std::min(g.ow, last / g.strideX + 1);
+  int64_t chunks = xHi > xLo ? (xHi - xLo) / kPixels : 0;
+  if (g.multiplier != 1 || chunks == 0)
+    return pixels(0, g.ow);
+  using P = arith::CmpIPredicate;
+  Value y0 = e.sub(e.mul(oy, e.idx(g.strideY)), e.idx(g.padTop));
+  Value yLast = e.add(y0, e.idx((g.kh - 1) * g.dilationY));
+  Value insideY = e.andI(e.cmp(P::sge, y0, e.idx(0)),
+                         e.cmp(P::slt, yLast, e.idx(g.ih)));
+  e.ifThenElse(
+      insideY,
+      [&] {
+        pixels(0, xLo);
+        e.loop(0, chunks, [&](Value k) {
+          emitDepthwiseChunk(keyframe, n, oy,
+                             e.add(e.idx(xLo), e.mul(k, e.idx(kPixels))),
+                             kPixels);
+        });
+        pixels(xLo + chunks * kPixels, g.ow);
+      },
+      [&] { pixels(0, g.ow); });
+}
+
+/// `pixels` output pixels from (oy, ox0) on, their windows inside the
+/// input: each input column a window of the chunk reads is loaded (and
+/// widened) once per row of taps and serves every pixel whose window holds
+/// it.
+void LayerLowering::emitDepthwiseChunk(bool keyframe, Value n, Value oy,
+                                       Value ox0, int64_t pixels) {
+  Value y0 = e.sub(e.mul(oy, e.idx(g.strideY)), e.idx(g.padTop));
+  Value x0 = e.sub(e.mul(ox0, e.idx(g.strideX)), e.idx(g.padLeft));
+  int64_t columns = (pixels - 1) * g.strideX + (g.kw - 1) * g.dilationX + 1;
+  e.loop(0, outBlocks(), [&](Value cb) {
+    Value c0 = e.mul(cb, e.idx(kLanes));
+    SmallVector<Value> accs(pixels, e.splatI32(0));
+    for (int64_t ky = 0; ky < g.kh; ++ky) {
+      Value iy = e.add(y0, e.idx(ky * g.dilationY));
+      SmallVector<Value> column(columns);
+      for (int64_t kx = 0; kx < g.kw; ++kx) {
+        Value tap = e.idx(ky * g.kw + kx);
+        for (int64_t p = 0; p < pixels; ++p) {
+          int64_t at = p * g.strideX + kx * g.dilationX;
+          // The zero point comes off once per pixel, below.
+          if (!column[at])
+            column[at] = depthwiseCodes(/*keyframe=*/false, n, iy,
+                                        e.add(x0, e.idx(at)), c0);
+          accs[p] = depthwiseDot(accs[p], column[at], tap, c0);
+        }
+      }
+    }
+    Value zpSums;
+    if (keyframe && inputZp != 0)
+      zpSums = vector::LoadOp::create(
+          b, VectorType::get({kLanes}, b.getI32Type()), weightSums,
+          ValueRange{c0});
+    for (int64_t p = 0; p < pixels; ++p)
+      writeAccumulator(keyframe, accIndices(n, oy, e.add(ox0, e.idx(p)), c0),
+                       c0, zpSums ? e.sub(accs[p], zpSums) : accs[p]);
+  });
 }
 
 void LayerLowering::emitOutputPixel(bool keyframe, Value n, Value oy,
@@ -1044,6 +1142,8 @@ void LayerLowering::emitLinear(bool keyframe) {
       auto dense = [&] {
         if (isPointwise())
           return emitPointwiseRow(keyframe, n, oy);
+        if (isDepthwise())
+          return emitDepthwiseRow(keyframe, n, oy);
         e.loop(0, g.ow,
                [&](Value ox) { emitOutputPixel(keyframe, n, oy, ox); });
       };

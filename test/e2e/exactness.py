@@ -49,6 +49,14 @@ def image_cases():
          dict(multiplier=1)),
         ("depthwise_conv2d 3x3 multiplier 2 stride 2", "depthwise_conv2d",
          shape, dict(multiplier=2, pad=(0, 1, 0, 1), stride=(2, 2))),
+        # Rows of whole windows go in chunks of pixels sharing input
+        # columns: 5x5 stride 2 over 20 channels (a partial second block),
+        # and 3x3 dilation 2 with uneven padding.
+        ("depthwise_conv2d 5x5 stride 2 pad 2, 20 channels",
+         "depthwise_conv2d", (1, 25, 31, 20),
+         dict(kernel=(5, 5), pad=(2, 2, 2, 2), stride=(2, 2))),
+        ("depthwise_conv2d 3x3 dilation 2 pad 2,1,3,0", "depthwise_conv2d",
+         shape, dict(pad=(2, 1, 3, 0), dilation=(2, 2))),
         ("transpose_conv2d 3x3 stride 1", "transpose_conv2d", shape,
          dict(out_channels=6, pad=(0, 0, 0, 0))),
         ("transpose_conv2d 3x3 stride 2 out_pad 1,0,0,1", "transpose_conv2d",
