@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -33,11 +34,14 @@ using namespace mlir;
 namespace {
 
 /// pooling_nhwc_sum over the whole 1xHxWxC input (output 1x1x1xC, unit
-/// dilations) -> a generic over (n, h, w, c), c innermost, accumulating into
-/// the 1xC view of the output. Per channel the additions run in the
-/// pooling's own order (rows, then columns), so every bit is the same.
+/// dilations) -> loops over rows and columns that add one vector of
+/// channels per pixel to sums held in registers (chunks of kPoolLanes
+/// channels). Per channel the additions run in the pooling's own order
+/// (rows, then columns), so every bit is the same; as a generic
+/// accumulating into the output, LLVM kept it scalar, one store per add.
 struct GlobalSumPooling : OpRewritePattern<linalg::PoolingNhwcSumOp> {
   using OpRewritePattern::OpRewritePattern;
+  static constexpr int64_t kPoolLanes = 64;
 
   LogicalResult matchAndRewrite(linalg::PoolingNhwcSumOp op,
                                 PatternRewriter &rewriter) const override {
@@ -60,28 +64,44 @@ struct GlobalSumPooling : OpRewritePattern<linalg::PoolingNhwcSumOp> {
       return rewriter.notifyMatchFailure(op, "dilated");
 
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
     Type element = input.getElementType();
-    auto flatType = RankedTensorType::get({1, in[3]}, element);
-    SmallVector<ReassociationIndices> reassociation = {{0}, {1, 2, 3}};
-    Value init = tensor::CollapseShapeOp::create(
-        rewriter, loc, flatType, op.getOutputs()[0], reassociation);
-    AffineExpr n, h, w, c;
-    bindDims(ctx, n, h, w, c);
-    SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {n, h, w, c}, ctx),
-                                   AffineMap::get(4, 0, {n, c}, ctx)};
-    SmallVector<utils::IteratorType> iterators = {
-        utils::IteratorType::parallel, utils::IteratorType::reduction,
-        utils::IteratorType::reduction, utils::IteratorType::parallel};
-    auto sum = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{flatType}, ValueRange{op.getInputs()[0]},
-        ValueRange{init}, maps, iterators,
-        [](OpBuilder &b, Location loc, ValueRange args) {
-          Value acc = arith::AddFOp::create(b, loc, args[1], args[0]);
-          linalg::YieldOp::create(b, loc, acc);
-        });
-    rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
-        op, output, sum.getResult(0), reassociation);
+    auto idx = [&](int64_t v) {
+      return arith::ConstantIndexOp::create(rewriter, loc, v).getResult();
+    };
+    Value zero = idx(0), one = idx(1);
+    Value pad = arith::ConstantOp::create(rewriter, loc, element,
+                                          rewriter.getFloatAttr(element, 0));
+    Value source = op.getInputs()[0];
+    Value result = op.getOutputs()[0];
+    for (int64_t c0 = 0; c0 < in[3]; c0 += kPoolLanes) {
+      auto type = VectorType::get({std::min(kPoolLanes, in[3] - c0)}, element);
+      SmallVector<Value> at = {zero, zero, zero, idx(c0)};
+      SmallVector<bool> inBounds = {true};
+      Value sums = vector::TransferReadOp::create(rewriter, loc, type, result,
+                                                  at, pad, inBounds);
+      auto rows = scf::ForOp::create(
+          rewriter, loc, zero, idx(in[1]), one, ValueRange{sums},
+          [&](OpBuilder &b, Location loc, Value y, ValueRange rowSums) {
+            auto columns = scf::ForOp::create(
+                b, loc, zero, idx(in[2]), one, rowSums,
+                [&](OpBuilder &b, Location loc, Value x, ValueRange acc) {
+                  Value pixel = vector::TransferReadOp::create(
+                      b, loc, type, source,
+                      ValueRange{zero, y, x, at.back()}, pad, inBounds);
+                  // out + in, as the pooling adds.
+                  scf::YieldOp::create(
+                      b, loc,
+                      ValueRange{arith::AddFOp::create(b, loc, acc[0], pixel)
+                                     .getResult()});
+                });
+            scf::YieldOp::create(b, loc, columns.getResults());
+          });
+      result = vector::TransferWriteOp::create(rewriter, loc,
+                                               rows.getResult(0), result, at,
+                                               inBounds)
+                   .getResult();
+    }
+    rewriter.replaceOp(op, result);
     return success();
   }
 };

@@ -1,21 +1,39 @@
 // RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,resq-optimize-glue))" | FileCheck %s
 // RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,resq-optimize-glue))" | FileCheck %s --check-prefix=EXP
 
-// Global average pooling: the whole-input sum becomes a generic over
-// (n, h, w, c) with the channel innermost, into the 1xC view of the output.
-// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
-// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+// Global average pooling: the whole-input sum becomes loops over rows and
+// columns adding one vector of channels per pixel to sums carried in
+// registers, from the output's initial values; the division stays.
 // CHECK-LABEL: func.func @global_pool
 // CHECK-NOT: linalg.pooling_nhwc_sum
-// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2, 3]] : tensor<1x1x1x24xf32> into tensor<1x24xf32>
-// CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[IN]], #[[OUT]]], iterator_types = ["parallel", "reduction", "reduction", "parallel"]} ins(%arg0 : tensor<1x16x12x24xf32>) outs(%[[FLAT]] : tensor<1x24xf32>)
-// CHECK: arith.addf
-// CHECK: tensor.expand_shape %[[SUM]] {{\[\[}}0], [1, 2, 3]] output_shape [1, 1, 1, 24]
+// CHECK: %[[INIT:.*]] = linalg.fill
+// CHECK: %[[START:.*]] = vector.transfer_read %[[INIT]][%[[C0:.*]], %[[C0]], %[[C0]], %[[C0]]], %{{.*}} {in_bounds = [true]} : tensor<1x1x1x24xf32>, vector<24xf32>
+// CHECK: %[[ROWS:.*]] = scf.for %[[Y:.*]] = %[[C0]] to %c16 step %c1 iter_args(%[[RS:.*]] = %[[START]]) -> (vector<24xf32>)
+// CHECK: scf.for %[[X:.*]] = %[[C0]] to %c12 step %c1 iter_args(%[[ACC:.*]] = %[[RS]]) -> (vector<24xf32>)
+// CHECK: %[[PIX:.*]] = vector.transfer_read %arg0[%[[C0]], %[[Y]], %[[X]], %[[C0]]]
+// CHECK: %[[SUM:.*]] = arith.addf %[[ACC]], %[[PIX]] : vector<24xf32>
+// CHECK: scf.yield %[[SUM]]
+// CHECK: vector.transfer_write %[[ROWS]], %[[INIT]][%[[C0]], %[[C0]], %[[C0]], %[[C0]]]
 // CHECK: arith.divf
 func.func @global_pool(%x: tensor<1x16x12x24xf32>) -> tensor<1x1x1x24xf32> {
   %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
   %r = tosa.avg_pool2d %x, %zp, %zp {acc_type = f32, kernel = array<i64: 16, 12>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 16, 12>} : (tensor<1x16x12x24xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x1x1x24xf32>
   return %r : tensor<1x1x1x24xf32>
+}
+
+// Wide layers: channels in chunks of 64, each its own loop nest.
+// CHECK-LABEL: func.func @global_pool_wide
+// CHECK: scf.for
+// CHECK: vector.transfer_read %arg0[%{{.*}}, %{{.*}}, %{{.*}}, %c0], {{.*}} vector<64xf32>
+// CHECK: %[[FIRST:.*]] = vector.transfer_write %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %c0] {in_bounds = [true]} : vector<64xf32>, tensor<1x1x1x80xf32>
+// CHECK: vector.transfer_read %[[FIRST]][%{{.*}}, %{{.*}}, %{{.*}}, %c64], {{.*}} vector<16xf32>
+// CHECK: scf.for
+// CHECK: vector.transfer_read %arg0[%{{.*}}, %{{.*}}, %{{.*}}, %c64], {{.*}} vector<16xf32>
+// CHECK: vector.transfer_write %{{.*}}, %[[FIRST]][%{{.*}}, %{{.*}}, %{{.*}}, %c64] {in_bounds = [true]} : vector<16xf32>, tensor<1x1x1x80xf32>
+func.func @global_pool_wide(%x: tensor<1x4x4x80xf32>) -> tensor<1x1x1x80xf32> {
+  %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %r = tosa.avg_pool2d %x, %zp, %zp {acc_type = f32, kernel = array<i64: 4, 4>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 4, 4>} : (tensor<1x4x4x80xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x1x1x80xf32>
+  return %r : tensor<1x1x1x80xf32>
 }
 
 // A window smaller than the input is left to upstream's pooling.
