@@ -909,7 +909,8 @@ SmallVector<Value> LayerLowering::emitDenseTaps(bool keyframe, Value n,
 Value LayerLowering::depthwiseCodes(bool keyframe, Value n, Value y, Value x,
                                     Value c0) {
   auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
-  Value codes = vector::LoadOp::create(b, v16i8, qView, ValueRange{n, y, x, c0});
+  Value codes =
+      vector::LoadOp::create(b, v16i8, qView, ValueRange{n, y, x, c0});
   // |code - zero point| <= 255: the lower 16-bit word of each lane.
   return e.sub(e.extS(codes, b.getI32Type()),
                e.splatI32(keyframe ? inputZp : 0));

@@ -9,6 +9,7 @@
 #     (A == ACC(R), computed independently of any simulation);
 #   * R, A, the outputs and the per-frame stats (bit-width histogram, skipped
 #     blocks, MACs, BOPs) equal the reference-contract simulation bit for bit.
+# Kernels for this CPU; depthwise layers also for plain x86-64.
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def image_cases():
     ]
 
 
-def check_layer(tools, what, net, frames, seed):
+def check_layer(tools, what, net, frames, seed, target_cpu=None):
     layer_node = net.linear_layers()[0]
     name, layer = layer_node.name, layer_node.layer
     model = e2e.write_model(tools, net, f"layer{seed}")
@@ -77,8 +78,9 @@ def check_layer(tools, what, net, frames, seed):
         tag = (f"{seed}_s{step}_"
                f"{config_what.replace(' ', '_').replace(',', '').replace('.', '')}")
         resq_model = e2e.residualize(tools, model, tag, step=step, **options)
-        run = e2e.resq_run(tools, resq_model, frames_path, tag, stats=True,
-                           dump_state=True)
+        run = e2e.resq_run(tools, resq_model, frames_path,
+                           tag + (f"_{target_cpu}" if target_cpu else ""),
+                           stats=True, dump_state=True, target_cpu=target_cpu)
         R, A = e2e.load_state(run["state_dir"], name)
 
         # A == ACC(R), frame by frame, from the dumped state alone.
@@ -107,8 +109,12 @@ def test(tools):
             frames=FRAMES, height=shape[1], width=shape[2], channels=shape[3],
             square=8, velocity=(1, 2), seed=seed)
         layer = netgen.random_layer(rng, kind, shape, **args)
-        check_layer(tools, what, netgen.single_layer_net(layer, shape),
-                    frames, seed)
+        net = netgen.single_layer_net(layer, shape)
+        check_layer(tools, what, net, frames, seed)
+        # Depthwise kernels have a portable path of their own (no VNNI).
+        if kind == "depthwise_conv2d" and args.get("multiplier", 1) == 1:
+            check_layer(tools, f"{what} (x86-64)", net, frames, seed,
+                        target_cpu="x86-64")
 
     # matmul: a [1, H, C] input whose rows a moving band crosses.
     video, _ = sequences.moving_square(frames=FRAMES, height=24, width=12,
