@@ -75,6 +75,73 @@ Value zeroPoint(OpBuilder &b, Location loc, int64_t value) {
                          type, b.getIntegerAttr(b.getI8Type(), value)));
 }
 
+/// A transposed convolution whose kernel equals its stride, unpadded: every
+/// output pixel reads exactly one input pixel through one tap.
+bool isDepthToSpace(tosa::TransposeConv2DOp conv, ArrayRef<int64_t> w) {
+  ArrayRef<int64_t> stride = conv.getStride(), outPad = conv.getOutPad();
+  auto input = cast<RankedTensorType>(conv.getInput().getType());
+  return input.hasStaticShape() && w[1] == stride[0] && w[2] == stride[1] &&
+         llvm::all_of(outPad, [](int64_t p) { return p == 0; });
+}
+
+/// Such a transposed convolution as a 1x1 convolution to KH x KW x OC
+/// channels (tap-major) and a depth-to-space: the same integer sums, but
+/// computed once per input pixel for all taps and channels (selfie's
+/// 2x2 stride-2 head has one output channel: per output pixel, its
+/// kernel filled one lane of sixteen).
+Value depthToSpaceConv(OpBuilder &b, Location loc,
+                       tosa::TransposeConv2DOp conv, ArrayRef<int64_t> w,
+                       ArrayRef<int8_t> wq, Value bias, Value xq, Value inZp,
+                       Value wZp, RankedTensorType accType) {
+  int64_t oc = w[0], kh = w[1], kw = w[2], ic = w[3], taps = kh * kw;
+  // W'[(ky * KW + kx) * OC + o][0][0][c] = W[o][ky][kx][c].
+  SmallVector<int8_t> packed(wq.size());
+  for (int64_t o = 0; o < oc; ++o)
+    for (int64_t t = 0; t < taps; ++t)
+      for (int64_t c = 0; c < ic; ++c)
+        packed[(t * oc + o) * ic + c] = wq[(o * taps + t) * ic + c];
+  auto wType = RankedTensorType::get({taps * oc, 1, 1, ic}, b.getI8Type());
+  Value weights = constTensor(
+      b, loc, wType, DenseElementsAttr::get(wType, ArrayRef<int8_t>(packed)));
+  DenseElementsAttr biasAttr;
+  (void)matchPattern(bias, m_Constant(&biasAttr));
+  SmallVector<int32_t> perOutput(biasAttr.getValues<int32_t>());
+  SmallVector<int32_t> perTap;
+  for (int64_t t = 0; t < taps; ++t)
+    perTap.append(perOutput.begin(), perOutput.end());
+  auto bType = RankedTensorType::get({taps * oc}, b.getI32Type());
+  Value tapBias = constTensor(
+      b, loc, bType, DenseElementsAttr::get(bType, ArrayRef<int32_t>(perTap)));
+
+  ArrayRef<int64_t> in =
+      cast<RankedTensorType>(conv.getInput().getType()).getShape();
+  Type i32 = b.getI32Type();
+  auto convType = RankedTensorType::get({in[0], in[1], in[2], taps * oc}, i32);
+  Value sums = tosa::Conv2DOp::create(
+      b, loc, convType, xq, weights, tapBias, inZp, wZp,
+      b.getDenseI64ArrayAttr({0, 0, 0, 0}), b.getDenseI64ArrayAttr({1, 1}),
+      b.getDenseI64ArrayAttr({1, 1}), TypeAttr::get(i32));
+  // [N, H, W, KH, KW, OC] -> [N, H, KH, W, KW, OC] -> [N, H*KH, W*KW, OC].
+  Location d2s = NameLoc::get(
+      StringAttr::get(b.getContext(), "depth_to_space"), loc);
+  auto shape = [&](ArrayRef<int64_t> dims) {
+    auto type = RankedTensorType::get({int64_t(dims.size())},
+                                      b.getIndexType());
+    return tosa::ConstShapeOp::create(
+        b, d2s, tosa::shapeType::get(b.getContext(), dims.size()),
+        DenseIntElementsAttr::get(type, dims));
+  };
+  SmallVector<int64_t> split = {in[0], in[1], in[2], kh, kw, oc};
+  Value taps6 = tosa::ReshapeOp::create(
+      b, d2s, RankedTensorType::get(split, i32), sums, shape(split));
+  SmallVector<int64_t> moved = {in[0], in[1], kh, in[2], kw, oc};
+  Value interleaved = tosa::TransposeOp::create(
+      b, d2s, RankedTensorType::get(moved, i32), taps6,
+      b.getDenseI32ArrayAttr({0, 1, 3, 2, 4, 5}));
+  return tosa::ReshapeOp::create(b, d2s, accType, interleaved,
+                                 shape(accType.getShape()));
+}
+
 std::string layerName(Operation *op, unsigned index,
                       llvm::StringSet<> &used) {
   std::string name;
@@ -300,9 +367,14 @@ LogicalResult resq::quantizeFloatLayers(ModuleOp module, StringRef entry,
       FailureOr<Value> bias = biasFor(conv.getBias());
       if (failed(bias))
         return failure();
-      acc = tosa::TransposeConv2DOp::create(
-          b, loc, accType, xq, weights, *bias, inZp, wZp,
-          conv.getOutPadAttr(), conv.getStrideAttr(), i32Acc);
+      if (isDepthToSpace(conv, wShape)) {
+        acc = depthToSpaceConv(b, loc, conv, wShape, wq, *bias, xq, inZp, wZp,
+                               accType);
+      } else {
+        acc = tosa::TransposeConv2DOp::create(
+            b, loc, accType, xq, weights, *bias, inZp, wZp,
+            conv.getOutPadAttr(), conv.getStrideAttr(), i32Acc);
+      }
     } else {
       acc = tosa::MatMulOp::create(b, loc, accType, xq, weights, inZp, wZp);
     }
