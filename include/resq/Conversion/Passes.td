@@ -66,10 +66,10 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
   let description = [{
     Runs on linalg on tensors, after `tosa-to-linalg`:
     - a `linalg.pooling_nhwc_sum` whose window is its whole input (global
-      average pooling) becomes a `linalg.generic` that sums over rows and
-      columns with the channel innermost: the loops LLVM vectorizes, instead
-      of one serial sum per channel striding through memory. Each channel
-      is summed in the same order, so the results are identical.
+      average pooling) becomes loops over rows and columns that add one
+      vector of channels (up to 64) per pixel to sums carried in registers,
+      instead of one serial sum per channel striding through memory. Each
+      channel is summed in the same order, so the results are identical.
     - `math.exp` on f32 becomes upstream's polynomial approximation (no
       libm call per element, so the loop around it vectorizes); it is the
       sigmoid's cost. The result is within a few ulp of libm's `expf`.
