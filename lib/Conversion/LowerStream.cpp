@@ -328,9 +328,9 @@ private:
   /// less the zero point on a keyframe; and one tap's products added.
   Value depthwiseCodes(bool keyframe, Value n, Value y, Value x, Value c0);
   Value depthwiseDot(Value acc, Value codes, Value tap, Value c0);
-  /// A row of a depthwise layer (multiplier 1): windows inside the input
-  /// go in chunks of pixels that load each input column once for all their
-  /// taps; the others pixel by pixel.
+  /// A row of a depthwise layer (multiplier 1): on a keyframe, windows
+  /// inside the input go in chunks of pixels that load each input column
+  /// once for all their taps; the others pixel by pixel.
   void emitDepthwiseRow(bool keyframe, Value n, Value oy);
   void emitDepthwiseChunk(bool keyframe, Value n, Value oy, Value ox0,
                           int64_t pixels);
@@ -974,7 +974,9 @@ void LayerLowering::emitDepthwiseRow(bool keyframe, Value n, Value oy) {
   int64_t last = g.iw - 1 - span + g.padLeft; // Largest ox * strideX.
   int64_t xHi = last < 0 ? 0 : std::min(g.ow, last / g.strideX + 1);
   int64_t chunks = xHi > xLo ? (xHi - xLo) / kPixels : 0;
-  if (g.multiplier != 1 || chunks == 0)
+  // Keyframes only (dense-above layers included): chunks on the residual
+  // path too took pose's resq-compile from 17 to 20 s for little gain.
+  if (g.multiplier != 1 || chunks == 0 || !keyframe)
     return pixels(0, g.ow);
   using P = arith::CmpIPredicate;
   Value y0 = e.sub(e.mul(oy, e.idx(g.strideY)), e.idx(g.padTop));
@@ -1006,22 +1008,27 @@ void LayerLowering::emitDepthwiseChunk(bool keyframe, Value n, Value oy,
   int64_t columns = (pixels - 1) * g.strideX + (g.kw - 1) * g.dilationX + 1;
   e.loop(0, outBlocks(), [&](Value cb) {
     Value c0 = e.mul(cb, e.idx(kLanes));
-    SmallVector<Value> accs(pixels, e.splatI32(0));
-    for (int64_t ky = 0; ky < g.kh; ++ky) {
-      Value iy = e.add(y0, e.idx(ky * g.dilationY));
-      SmallVector<Value> column(columns);
-      for (int64_t kx = 0; kx < g.kw; ++kx) {
-        Value tap = e.idx(ky * g.kw + kx);
-        for (int64_t p = 0; p < pixels; ++p) {
-          int64_t at = p * g.strideX + kx * g.dilationX;
-          // The zero point comes off once per pixel, below.
-          if (!column[at])
-            column[at] = depthwiseCodes(/*keyframe=*/false, n, iy,
-                                        e.add(x0, e.idx(at)), c0);
-          accs[p] = depthwiseDot(accs[p], column[at], tap, c0);
-        }
-      }
-    }
+    // A loop over the rows of taps (unrolled in C++, pose's depthwise
+    // layers took 5 s more to compile); a row's columns unrolled.
+    SmallVector<Value> zeros(pixels, e.splatI32(0));
+    SmallVector<Value> accs = e.loop(
+        e.idx(0), e.idx(g.kh), zeros, [&](Value ky, ValueRange in) {
+          SmallVector<Value> acc(in);
+          Value iy = e.add(y0, e.mul(ky, e.idx(g.dilationY)));
+          SmallVector<Value> column(columns);
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            Value tap = e.add(e.mul(ky, e.idx(g.kw)), e.idx(kx));
+            for (int64_t p = 0; p < pixels; ++p) {
+              int64_t at = p * g.strideX + kx * g.dilationX;
+              // The zero point comes off once per pixel, below.
+              if (!column[at])
+                column[at] = depthwiseCodes(/*keyframe=*/false, n, iy,
+                                            e.add(x0, e.idx(at)), c0);
+              acc[p] = depthwiseDot(acc[p], column[at], tap, c0);
+            }
+          }
+          return acc;
+        });
     Value zpSums;
     if (keyframe && inputZp != 0)
       zpSums = vector::LoadOp::create(
