@@ -332,8 +332,7 @@ private:
   /// inside the input go in chunks of pixels that load each input column
   /// once for all their taps; the others pixel by pixel.
   void emitDepthwiseRow(bool keyframe, Value n, Value oy);
-  void emitDepthwiseChunk(bool keyframe, Value n, Value oy, Value ox0,
-                          int64_t pixels);
+  void emitDepthwiseChunk(Value n, Value oy, Value ox0, int64_t pixels);
   void emitKeyframeStats();
 
   /// Residual of 16 channels: D = X - R as i32, |D| rounded by the step,
@@ -988,7 +987,7 @@ void LayerLowering::emitDepthwiseRow(bool keyframe, Value n, Value oy) {
       [&] {
         pixels(0, xLo);
         e.loop(0, chunks, [&](Value k) {
-          emitDepthwiseChunk(keyframe, n, oy,
+          emitDepthwiseChunk(n, oy,
                              e.add(e.idx(xLo), e.mul(k, e.idx(kPixels))),
                              kPixels);
         });
@@ -997,12 +996,12 @@ void LayerLowering::emitDepthwiseRow(bool keyframe, Value n, Value oy) {
       [&] { pixels(0, g.ow); });
 }
 
-/// `pixels` output pixels from (oy, ox0) on, their windows inside the
-/// input: each input column a window of the chunk reads is loaded (and
-/// widened) once per row of taps and serves every pixel whose window holds
-/// it.
-void LayerLowering::emitDepthwiseChunk(bool keyframe, Value n, Value oy,
-                                       Value ox0, int64_t pixels) {
+/// A keyframe's `pixels` output pixels from (oy, ox0) on, their windows
+/// inside the input: each input column a window of the chunk reads is
+/// loaded (and widened) once per row of taps and serves every pixel whose
+/// window holds it.
+void LayerLowering::emitDepthwiseChunk(Value n, Value oy, Value ox0,
+                                       int64_t pixels) {
   Value y0 = e.sub(e.mul(oy, e.idx(g.strideY)), e.idx(g.padTop));
   Value x0 = e.sub(e.mul(ox0, e.idx(g.strideX)), e.idx(g.padLeft));
   int64_t columns = (pixels - 1) * g.strideX + (g.kw - 1) * g.dilationX + 1;
@@ -1029,14 +1028,13 @@ void LayerLowering::emitDepthwiseChunk(bool keyframe, Value n, Value oy,
           }
           return acc;
         });
-    Value zpSums;
-    if (keyframe && inputZp != 0)
-      zpSums = vector::LoadOp::create(
-          b, VectorType::get({kLanes}, b.getI32Type()), weightSums,
-          ValueRange{c0});
+    Value zpSums = vector::LoadOp::create(
+        b, VectorType::get({kLanes}, b.getI32Type()), weightSums,
+        ValueRange{c0});
     for (int64_t p = 0; p < pixels; ++p)
-      writeAccumulator(keyframe, accIndices(n, oy, e.add(ox0, e.idx(p)), c0),
-                       c0, zpSums ? e.sub(accs[p], zpSums) : accs[p]);
+      writeAccumulator(/*keyframe=*/true,
+                       accIndices(n, oy, e.add(ox0, e.idx(p)), c0), c0,
+                       e.sub(accs[p], zpSums));
   });
 }
 

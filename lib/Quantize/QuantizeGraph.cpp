@@ -91,8 +91,8 @@ bool isDepthToSpace(tosa::TransposeConv2DOp conv, ArrayRef<int64_t> w) {
 /// kernel filled one lane of sixteen).
 Value depthToSpaceConv(OpBuilder &b, Location loc,
                        tosa::TransposeConv2DOp conv, ArrayRef<int64_t> w,
-                       ArrayRef<int8_t> wq, Value bias, Value xq, Value inZp,
-                       Value wZp, RankedTensorType accType) {
+                       ArrayRef<int8_t> wq, ArrayRef<int32_t> bias, Value xq,
+                       Value inZp, Value wZp, RankedTensorType accType) {
   int64_t oc = w[0], kh = w[1], kw = w[2], ic = w[3], taps = kh * kw;
   // W'[(ky * KW + kx) * OC + o][0][0][c] = W[o][ky][kx][c].
   SmallVector<int8_t> packed(wq.size());
@@ -103,12 +103,9 @@ Value depthToSpaceConv(OpBuilder &b, Location loc,
   auto wType = RankedTensorType::get({taps * oc, 1, 1, ic}, b.getI8Type());
   Value weights = constTensor(
       b, loc, wType, DenseElementsAttr::get(wType, ArrayRef<int8_t>(packed)));
-  DenseElementsAttr biasAttr;
-  (void)matchPattern(bias, m_Constant(&biasAttr));
-  SmallVector<int32_t> perOutput(biasAttr.getValues<int32_t>());
   SmallVector<int32_t> perTap;
   for (int64_t t = 0; t < taps; ++t)
-    perTap.append(perOutput.begin(), perOutput.end());
+    perTap.append(bias.begin(), bias.end());
   auto bType = RankedTensorType::get({taps * oc}, b.getI32Type());
   Value tapBias = constTensor(
       b, loc, bType, DenseElementsAttr::get(bType, ArrayRef<int32_t>(perTap)));
@@ -331,7 +328,7 @@ LogicalResult resq::quantizeFloatLayers(ModuleOp module, StringRef entry,
     TypeAttr i32Acc = TypeAttr::get(b.getI32Type());
 
     // Bias in accumulator units: b / (s_x * s_w).
-    auto biasFor = [&](Value floatBias) -> FailureOr<Value> {
+    auto biasCodes = [&](Value floatBias) -> FailureOr<SmallVector<int32_t>> {
       DenseElementsAttr biasAttr;
       if (!matchPattern(floatBias, m_Constant(&biasAttr)))
         return op->emitError() << "resq-quantize: bias must be constant";
@@ -343,9 +340,15 @@ LogicalResult resq::quantizeFloatLayers(ModuleOp module, StringRef entry,
         bq[c] = static_cast<int32_t>(std::clamp(std::nearbyint(v), -2147483648.0,
                                                 2147483647.0));
       }
+      return bq;
+    };
+    auto biasFor = [&](Value floatBias) -> FailureOr<Value> {
+      FailureOr<SmallVector<int32_t>> bq = biasCodes(floatBias);
+      if (failed(bq))
+        return failure();
       auto type = RankedTensorType::get({channels}, b.getI32Type());
       return constTensor(b, loc, type,
-                         DenseElementsAttr::get(type, ArrayRef<int32_t>(bq)));
+                         DenseElementsAttr::get(type, ArrayRef<int32_t>(*bq)));
     };
 
     Value acc;
@@ -364,13 +367,16 @@ LogicalResult resq::quantizeFloatLayers(ModuleOp module, StringRef entry,
           b, loc, accType, xq, weights, *bias, inZp, wZp, conv.getPadAttr(),
           conv.getStrideAttr(), conv.getDilationAttr(), i32Acc);
     } else if (auto conv = dyn_cast<tosa::TransposeConv2DOp>(op)) {
-      FailureOr<Value> bias = biasFor(conv.getBias());
-      if (failed(bias))
-        return failure();
       if (isDepthToSpace(conv, wShape)) {
+        FailureOr<SmallVector<int32_t>> bias = biasCodes(conv.getBias());
+        if (failed(bias))
+          return failure();
         acc = depthToSpaceConv(b, loc, conv, wShape, wq, *bias, xq, inZp, wZp,
                                accType);
       } else {
+        FailureOr<Value> bias = biasFor(conv.getBias());
+        if (failed(bias))
+          return failure();
         acc = tosa::TransposeConv2DOp::create(
             b, loc, accType, xq, weights, *bias, inZp, wZp,
             conv.getOutPadAttr(), conv.getStrideAttr(), i32Acc);
