@@ -306,8 +306,14 @@ private:
   /// Offsets of batch n's packed weights and weight sums (matmuls with
   /// per-batch weights; 0 otherwise).
   std::pair<Value, Value> weightBatchOffsets(Value n);
-  /// VNNI: the four codes of Q at (n, y, x, 4*c4) as unsigned bytes (+128,
-  /// by flipping the sign bits), broadcast to the 16 lanes of a dot product.
+  /// Stores 16 codes of Q. A dense layer with VNNI keeps them as unsigned
+  /// bytes, code + 128 (sign bits flipped), the operand vpdpbusd takes: the
+  /// flip is one vector op per 16 codes here, not a scalar op and a
+  /// broadcast (which competes with the dot products for a port) per 4
+  /// codes in the kernel.
+  void storeCodes(Value codes, Value n, Value y, Value x, Value c0);
+  /// VNNI: the four (unsigned) codes of Q at (n, y, x, 4*c4), broadcast to
+  /// the 16 lanes of a dot product.
   Value vnniCodes(Value n, Value y, Value x, Value c4);
   /// VNNI: what the +128 (and a keyframe's zero point) added to output
   /// block ocb through tap `tap`: weight sums x (128 + zp).
@@ -719,11 +725,21 @@ void LayerLowering::emitQuantize(Value n, Value y, Value x, Value c0) {
   Value updated = e.add(r, e.mul(q, e.splatI32(residual.getStep())));
   vector::StoreOp::create(b, e.trunc(updated, rElement()), rView,
                           ValueRange{n, y, x, c0});
-  vector::StoreOp::create(b, e.trunc(q, b.getI8Type()), qView,
-                          ValueRange{n, y, x, c0});
+  storeCodes(e.trunc(q, b.getI8Type()), n, y, x, c0);
 }
 
-/// Keyframe: R <- X, and the codes the linear op reads are X itself.
+void LayerLowering::storeCodes(Value codes, Value n, Value y, Value x,
+                               Value c0) {
+  if (vnni && !isDepthwise())
+    codes = arith::XOrIOp::create(
+        b, codes,
+        vector::BroadcastOp::create(b, codes.getType(),
+                                    arith::ConstantIntOp::create(b, 0x80, 8)));
+  vector::StoreOp::create(b, codes, qView, ValueRange{n, y, x, c0});
+}
+
+/// Keyframe: R <- X, and the codes the linear op reads are X itself (see
+/// storeCodes).
 void LayerLowering::emitKeyframeState() {
   e.loop(0, g.n, [&](Value n) {
     e.rows(0, g.ih, parallel, [&](Value y) {
@@ -735,7 +751,7 @@ void LayerLowering::emitKeyframeState() {
             vector::StoreOp::create(
                 b, st.rBytes == 1 ? xv : e.extS(xv, rElement()), rView,
                 ValueRange{n, y, x, c0});
-          vector::StoreOp::create(b, xv, qView, ValueRange{n, y, x, c0});
+          storeCodes(xv, n, y, x, c0);
         });
       });
     });
@@ -754,7 +770,6 @@ std::pair<Value, Value> LayerLowering::weightBatchOffsets(Value n) {
 
 Value LayerLowering::vnniCodes(Value n, Value y, Value x, Value c4) {
   Value quad = e.load(q32View, ValueRange{n, y, x, c4});
-  quad = arith::XOrIOp::create(b, quad, e.i32(int32_t(0x80808080u)));
   return vector::BitCastOp::create(
       b, VectorType::get({64}, b.getI8Type()), e.splat(quad));
 }

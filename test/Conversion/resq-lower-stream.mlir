@@ -52,8 +52,21 @@
 // CHECK-NOT: resq.
 
 // With VNNI the packed layout feeds vpdpbusd 4 input channels at a time.
+// Q holds the codes as the unsigned bytes vpdpbusd takes (sign bits
+// flipped when stored, on the keyframe path and on the residual one), so
+// the kernel broadcasts four of them as they are.
 // VNNI: memref.global "private" constant @__resq_conv0_weight_sums : memref<144xi32>
-// VNNI: resq.dot_bytes %{{.*}}, %{{.*}}, %{{.*}} : vector<64xi8> -> vector<16xi32>
+// VNNI: %[[FLIP:.*]] = vector.broadcast %c-128_i8 : i8 to vector<16xi8>
+// VNNI-NEXT: %[[UK:.*]] = arith.xori %{{.*}}, %[[FLIP]] : vector<16xi8>
+// VNNI-NEXT: vector.store %[[UK]], %{{.*}} : memref<1x8x8x16xi8>, vector<16xi8>
+// VNNI: %[[QUAD:.*]] = memref.load %{{.*}} : memref<1x8x8x4xi32>
+// VNNI-NEXT: %[[CODES:.*]] = vector.broadcast %[[QUAD]] : i32 to vector<16xi32>
+// VNNI-NEXT: %[[BYTES:.*]] = vector.bitcast %[[CODES]] : vector<16xi32> to vector<64xi8>
+// VNNI: resq.dot_bytes %{{.*}}, %[[BYTES]], %{{.*}} : vector<64xi8> -> vector<16xi32>
+// VNNI: } else {
+// VNNI: %[[FLIPR:.*]] = vector.broadcast %c-128_i8{{.*}} : i8 to vector<16xi8>
+// VNNI-NEXT: %[[UR:.*]] = arith.xori %{{.*}}, %[[FLIPR]] : vector<16xi8>
+// VNNI-NEXT: vector.store %[[UR]], %{{.*}} : memref<1x8x8x16xi8>, vector<16xi8>
 
 // BADCPU: error: resq-lower-stream: unknown target-cpu 'pentium-xyz'
 
