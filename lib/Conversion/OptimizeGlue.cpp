@@ -21,7 +21,12 @@
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/CSE.h"
+#include "llvm/ADT/SetVector.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace resq {
@@ -222,8 +227,127 @@ struct OptimizeGluePass
       if (op.getStaticLoopRanges().back() >= 2)
         vectorizePerPixel(rewriter, op, /*gathers=*/false);
     }
-    for (linalg::GenericOp op : gathers)
+    for (linalg::GenericOp op : gathers) {
+      tabulateColumns(rewriter, op);
       vectorizePerPixel(rewriter, op, /*gathers=*/true);
+    }
+  }
+
+  /// In a pixel gather, what depends on the column alone (bilinear
+  /// resizing: the two input columns and the weight of an output column)
+  /// was computed again for every pixel of every row: some twenty scalar
+  /// and broadcast ops per pixel around a few vector ones. Those values are
+  /// computed once per column into tables by a generic of their own and
+  /// the gather reads them back, by the same operations, so with the same
+  /// bits. (What depends on the row alone LLVM already hoists out of the
+  /// column loop.)
+  static void tabulateColumns(IRRewriter &rewriter, linalg::GenericOp op) {
+    // Upstream's body computes some values twice (1 - the column weight):
+    // one table each is enough.
+    DominanceInfo dominance;
+    eliminateCommonSubExpressions(rewriter, dominance, op);
+    Block *body = op.getBody();
+    int64_t column = op.getNumLoops() - 2;
+    auto isColumnIndex = [&](Operation *o) {
+      auto index = dyn_cast<linalg::IndexOp>(o);
+      return index && int64_t(index.getDim()) == column;
+    };
+    // The body's ops that depend on nothing but the column index and
+    // constants; `varies` those that do depend on it.
+    llvm::SetVector<Operation *> columnOps;
+    llvm::DenseSet<Operation *> varies;
+    for (Operation &o : body->without_terminator()) {
+      if (isColumnIndex(&o)) {
+        columnOps.insert(&o);
+        varies.insert(&o);
+        continue;
+      }
+      if (o.getNumRegions() != 0 || !isPure(&o) ||
+          !isa<arith::ArithDialect>(o.getDialect()))
+        continue;
+      bool inputsKnown = true, depends = false;
+      for (Value v : o.getOperands()) {
+        Operation *def = v.getDefiningOp();
+        if (!def || def->getBlock() != body) {
+          if (!def || !op->isProperAncestor(def)) {
+            // Defined above the generic: invariant. A block argument of
+            // the body is a pixel's element: not a column value.
+            inputsKnown &= !isa<BlockArgument>(v) ||
+                           cast<BlockArgument>(v).getOwner() != body;
+            continue;
+          }
+        }
+        if (!columnOps.contains(def)) {
+          inputsKnown = false;
+          break;
+        }
+        depends |= varies.contains(def);
+      }
+      if (!inputsKnown)
+        continue;
+      columnOps.insert(&o);
+      if (depends)
+        varies.insert(&o);
+    }
+    // The values the rest of the body reads: one table each.
+    SmallVector<Value> tabled;
+    for (Operation *o : columnOps) {
+      if (!varies.contains(o))
+        continue;
+      for (Value v : o->getResults())
+        if (llvm::any_of(v.getUsers(), [&](Operation *user) {
+              return !columnOps.contains(user);
+            }))
+          tabled.push_back(v);
+    }
+    // Worth it only where there is arithmetic to save.
+    if (tabled.empty() || varies.size() < 4 ||
+        llvm::any_of(tabled, [](Value v) {
+          return !v.getType().isIntOrIndexOrFloat();
+        }))
+      return;
+
+    Location loc = op.getLoc();
+    int64_t width = op.getStaticLoopRanges()[column];
+    rewriter.setInsertionPoint(op);
+    SmallVector<Value> empties;
+    SmallVector<Type> tableTypes;
+    for (Value v : tabled) {
+      auto type = RankedTensorType::get({width}, v.getType());
+      tableTypes.push_back(type);
+      empties.push_back(
+          tensor::EmptyOp::create(rewriter, loc, type.getShape(), v.getType()));
+    }
+    AffineMap identity = rewriter.getMultiDimIdentityMap(1);
+    auto tables = linalg::GenericOp::create(
+        rewriter, loc, tableTypes, ValueRange{}, empties,
+        SmallVector<AffineMap>(tabled.size(), identity),
+        {utils::IteratorType::parallel},
+        [&](OpBuilder &b, Location l, ValueRange) {
+          IRMapping mapping;
+          for (Operation *o : columnOps) {
+            if (isColumnIndex(o))
+              mapping.map(o->getResult(0), linalg::IndexOp::create(b, l, 0));
+            else
+              b.clone(*o, mapping);
+          }
+          SmallVector<Value> results;
+          for (Value v : tabled)
+            results.push_back(mapping.lookup(v));
+          linalg::YieldOp::create(b, l, results);
+        });
+
+    rewriter.setInsertionPointToStart(body);
+    Value at = linalg::IndexOp::create(rewriter, loc, column);
+    for (auto [v, table] : llvm::zip(tabled, tables.getResults())) {
+      Value read = tensor::ExtractOp::create(rewriter, loc, table, at);
+      rewriter.replaceUsesWithIf(v, read, [&](OpOperand &use) {
+        return !columnOps.contains(use.getOwner());
+      });
+    }
+    for (Operation *o : llvm::reverse(columnOps.getArrayRef()))
+      if (o->use_empty())
+        rewriter.eraseOp(o);
   }
 
   /// Rows of every dimension but the last two, each row width x channels,

@@ -124,13 +124,27 @@ func.func @one_channel(%a: tensor<1x4x6x1xi32>) -> tensor<1x4x6x1xf32> {
 
 // Bilinear resizing reads four input pixels per output pixel through
 // tensor.extract; per output pixel it becomes contiguous vector reads of
-// the channels instead (LLVM gathered and scattered).
+// the channels instead (LLVM gathered and scattered). What depends on the
+// output column alone (two input columns, the weight and 1 - the weight,
+// computed once though upstream writes it twice) is tabulated per column
+// first and read back per pixel.
 // RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,resq-optimize-glue))" | FileCheck %s --check-prefix=RESIZE
 // RESIZE-LABEL: func.func @resize
+// RESIZE: %[[T:.*]]:4 = linalg.generic {{.*}} iterator_types = ["parallel"]} outs({{.*}} : tensor<10xf32>, tensor<10xindex>, tensor<10xindex>, tensor<10xf32>)
+// RESIZE: linalg.index 0
+// RESIZE: arith.floordivsi
+// RESIZE: linalg.yield
 // RESIZE-NOT: tensor.extract
 // RESIZE: scf.for
 // RESIZE: scf.for
 // RESIZE: scf.for
+// RESIZE: vector.transfer_read %[[T]]#0
+// RESIZE: vector.transfer_read %[[T]]#1
+// RESIZE: vector.transfer_read %[[T]]#2
+// RESIZE: vector.transfer_read %[[T]]#3
+// Only the row's input rows are computed in the pixel loop.
+// RESIZE: arith.floordivsi
+// RESIZE-NOT: arith.floordivsi
 // RESIZE-COUNT-4: vector.transfer_read %{{.*}} : tensor<1x4x5x24xf32>, vector<1x1x1x24xf32>
 // RESIZE-NOT: tensor.extract
 // RESIZE: return
