@@ -31,6 +31,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <immintrin.h>
 #include <random>
@@ -232,15 +233,38 @@ int bench::runKernelBenchmark(llvm::StringRef path, llvm::StringRef reportDir,
     else
       macs = inType.getNumElements() * weight.getDimSize(0) *
              weight.getDimSize(1) * weight.getDimSize(2);
-    for (int64_t r = 0; r < repeats + 3; ++r) {
-      auto start = std::chrono::steady_clock::now();
-      if (llvm::Error e = (*session)->step(stream, inPtrs, outPtrs))
+    // Steady state, as in a model's step where the layers run back to
+    // back: the layer runs for kWarmupMs first (a few steps of a small
+    // layer left it well below its speed: the core's clock and caches were
+    // not there yet), then each timed sample is a run of steps lasting at
+    // least kSampleMs, its mean per step.
+    using Clock = std::chrono::steady_clock;
+    auto elapsedMs = [](Clock::time_point since) {
+      return std::chrono::duration<double, std::milli>(Clock::now() - since)
+          .count();
+    };
+    auto runSteps = [&](int64_t count) -> llvm::Error {
+      for (int64_t i = 0; i < count; ++i)
+        if (llvm::Error e = (*session)->step(stream, inPtrs, outPtrs))
+          return e;
+      return llvm::Error::success();
+    };
+    constexpr double kWarmupMs = 50, kSampleMs = 0.5;
+    int64_t warmupSteps = 0;
+    auto warmupStart = Clock::now();
+    do {
+      if (llvm::Error e = runSteps(1))
         return fail(llvm::toString(std::move(e)));
-      double t = std::chrono::duration<double, std::milli>(
-                     std::chrono::steady_clock::now() - start)
-                     .count();
-      if (r >= 3)
-        ms.push_back(t);
+      ++warmupSteps;
+    } while (warmupSteps < 3 || elapsedMs(warmupStart) < kWarmupMs);
+    double stepMs = elapsedMs(warmupStart) / double(warmupSteps);
+    int64_t perSample =
+        std::max<int64_t>(1, int64_t(std::ceil(kSampleMs / stepMs)));
+    for (int64_t r = 0; r < repeats; ++r) {
+      auto start = Clock::now();
+      if (llvm::Error e = runSteps(perSample))
+        return fail(llvm::toString(std::move(e)));
+      ms.push_back(elapsedMs(start) / double(perSample));
     }
     double median = video::percentile(ms, 50);
     double gmacs = double(macs) / (median * 1e-3) / 1e9;
@@ -278,8 +302,11 @@ int bench::runKernelBenchmark(llvm::StringRef path, llvm::StringRef reportDir,
   }
   os << "\nEach row: one layer alone, residualized with a keyframe every "
         "frame (the standard int8 kernel: such a stream keeps no residual "
-        "state, its accumulator is a step intermediate), median of "
-     << repeats << " steps after 3 warm-up steps, random int8 input.\n";
+        "state, its accumulator is a step intermediate), random int8 "
+        "input; after 50 ms of warm-up steps, the median of "
+     << repeats
+     << " samples, each the mean step time over at least 0.5 ms of "
+        "steps.\n";
   llvm::outs() << llvm::StringRef(table).drop_front(printed);
   if (!reportDir.empty() && !writeReport(reportDir, "kernels.md", table))
     return 1;
