@@ -1,10 +1,12 @@
 //===- OptimizeGlue.cpp - faster loops for the float glue -----------------===//
 //
 // The glue between linear layers (dequantization, activations, squeeze-
-// excite, pooling) goes through upstream's TOSA lowering. Two of its
+// excite, pooling) goes through upstream's TOSA lowering. Some of its
 // patterns cost far more than their work on the real models: global
-// average pooling (a serial, strided sum per channel) and the sigmoid's
-// exp (a libm call per element, which keeps the loop scalar).
+// average pooling (a serial, strided sum per channel, and its input stored
+// first), the sigmoid's exp (a libm call per element, which keeps the loop
+// scalar), narrow elementwise loops and bilinear resizing (scalar or
+// gathered; the resize's column arithmetic redone per pixel).
 //
 //===----------------------------------------------------------------------===//
 
@@ -78,6 +80,12 @@ struct GlobalSumPooling : OpRewritePattern<linalg::PoolingNhwcSumOp> {
                                           rewriter.getFloatAttr(element, 0));
     Value source = op.getInputs()[0];
     Value result = op.getOutputs()[0];
+    // An elementwise producer read by the pooling alone (selfie: a skip
+    // connection's sum) is computed in the pooling's loop, a vector per
+    // pixel, and never stored.
+    linalg::GenericOp producer = source.getDefiningOp<linalg::GenericOp>();
+    if (producer && !isFusableProducer(producer))
+      producer = nullptr;
     for (int64_t c0 = 0; c0 < in[3]; c0 += kPoolLanes) {
       auto type = VectorType::get({std::min(kPoolLanes, in[3] - c0)}, element);
       SmallVector<Value> at = {zero, zero, zero, idx(c0)};
@@ -90,9 +98,15 @@ struct GlobalSumPooling : OpRewritePattern<linalg::PoolingNhwcSumOp> {
             auto columns = scf::ForOp::create(
                 b, loc, zero, idx(in[2]), one, rowSums,
                 [&](OpBuilder &b, Location loc, Value x, ValueRange acc) {
-                  Value pixel = vector::TransferReadOp::create(
-                      b, loc, type, source,
-                      ValueRange{zero, y, x, at.back()}, pad, inBounds);
+                  Value pixel =
+                      producer
+                          ? producerPixel(b, loc, producer, type,
+                                          {zero, y, x, at.back()})
+                          : vector::TransferReadOp::create(
+                                b, loc, type, source,
+                                ValueRange{zero, y, x, at.back()}, pad,
+                                inBounds)
+                                .getResult();
                   // out + in, as the pooling adds.
                   scf::YieldOp::create(
                       b, loc,
@@ -107,7 +121,98 @@ struct GlobalSumPooling : OpRewritePattern<linalg::PoolingNhwcSumOp> {
                    .getResult();
     }
     rewriter.replaceOp(op, result);
+    if (producer)
+      rewriter.eraseOp(producer);
     return success();
+  }
+
+  /// A 4-d elementwise generic with one result, used once, whose body is
+  /// elementwise arithmetic on its inputs (not its output), each input read
+  /// at the pixel (or broadcast: constant-0 dimensions, no channel
+  /// dimension), channels innermost.
+  static bool isFusableProducer(linalg::GenericOp producer) {
+    if (!producer->hasOneUse() || !producer.hasPureTensorSemantics() ||
+        producer.getNumLoops() != 4 || producer.getNumDpsInits() != 1 ||
+        producer.getNumParallelLoops() != 4 || producer.hasIndexSemantics())
+      return false;
+    if (!producer.getIndexingMapsArray().back().isIdentity() ||
+        producer.payloadUsesValueFromOperand(producer.getDpsInitOperand(0)))
+      return false;
+    for (OpOperand *input : producer.getDpsInputOperands()) {
+      AffineMap map = producer.getMatchingIndexingMap(input);
+      if (!isa<RankedTensorType>(input->get().getType()))
+        return false;
+      for (auto [i, expr] : llvm::enumerate(map.getResults())) {
+        auto dim = dyn_cast<AffineDimExpr>(expr);
+        auto constant = dyn_cast<AffineConstantExpr>(expr);
+        if (constant && constant.getValue() == 0)
+          continue;
+        // The channel dimension only innermost (the batch is 1).
+        if (!dim || (dim.getPosition() == 3 && i + 1 != map.getNumResults()))
+          return false;
+      }
+    }
+    return llvm::all_of(
+        producer.getBody()->without_terminator(), [](Operation &o) {
+          return isa<arith::ConstantOp>(o) ||
+                 (o.getNumRegions() == 0 &&
+                  OpTrait::hasElementwiseMappableTraits(&o) &&
+                  isa<arith::ArithDialect, math::MathDialect>(o.getDialect()));
+        });
+  }
+
+  /// The producer's value at pixel (0, y, x) for the channels of `type`
+  /// from `pixel[3]` on: its body, lane by lane, on vectors of its inputs.
+  static Value producerPixel(OpBuilder &b, Location loc,
+                             linalg::GenericOp producer, VectorType type,
+                             ArrayRef<Value> pixel) {
+    Block *body = producer.getBody();
+    Value zero = pixel[0];
+    IRMapping mapping;
+    auto splat = [&](Value scalar) -> Value {
+      return vector::BroadcastOp::create(
+          b, loc, VectorType::get(type.getShape(), scalar.getType()), scalar);
+    };
+    for (OpOperand *input : producer.getDpsInputOperands()) {
+      AffineMap map = producer.getMatchingIndexingMap(input);
+      SmallVector<Value> at;
+      bool channels = false;
+      for (AffineExpr expr : map.getResults()) {
+        auto dim = dyn_cast<AffineDimExpr>(expr);
+        at.push_back(dim ? pixel[dim.getPosition()] : zero);
+        channels |= dim && dim.getPosition() == 3;
+      }
+      Value operand = input->get();
+      Type element = getElementTypeOrSelf(operand.getType());
+      Value value;
+      if (channels) {
+        Value pad = arith::ConstantOp::create(b, loc, element,
+                                              b.getZeroAttr(element));
+        value = vector::TransferReadOp::create(
+            b, loc, VectorType::get(type.getShape(), element), operand, at,
+            pad, ArrayRef<bool>{true});
+      } else {
+        value = splat(tensor::ExtractOp::create(b, loc, operand, at));
+      }
+      mapping.map(body->getArgument(input->getOperandNumber()), value);
+    }
+    for (Operation &o : body->without_terminator()) {
+      if (isa<arith::ConstantOp>(o)) {
+        mapping.map(o.getResult(0), splat(b.clone(o)->getResult(0)));
+        continue;
+      }
+      SmallVector<Value> operands;
+      for (Value v : o.getOperands())
+        operands.push_back(mapping.contains(v) ? mapping.lookup(v) : splat(v));
+      OperationState state(loc, o.getName());
+      state.addOperands(operands);
+      state.addAttributes(o.getAttrs());
+      for (Type t : o.getResultTypes())
+        state.addTypes(VectorType::get(type.getShape(), t));
+      Operation *vectorOp = b.create(state);
+      mapping.map(o.getResults(), vectorOp->getResults());
+    }
+    return mapping.lookup(body->getTerminator()->getOperand(0));
   }
 };
 
@@ -179,9 +284,16 @@ struct OptimizeGluePass
   using ResQOptimizeGlueBase::ResQOptimizeGlueBase;
 
   void runOnOperation() override {
+    // Whole-input pooling first: it takes in an elementwise producer that
+    // rewriteGlueLoops would otherwise turn into loops of its own.
+    {
+      RewritePatternSet pooling(&getContext());
+      pooling.add<GlobalSumPooling>(&getContext());
+      if (failed(applyPatternsGreedily(getOperation(), std::move(pooling))))
+        return signalPassFailure();
+    }
     rewriteGlueLoops();
     RewritePatternSet patterns(&getContext());
-    patterns.add<GlobalSumPooling>(&getContext());
     if (!resq::cpuHasFeature(targetCpu, "sse4.1"))
       patterns.add<ExactRoundEven, ExactFloor>(&getContext());
     populateMathPolynomialApproximationPatterns(

@@ -1,4 +1,5 @@
 // RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,resq-optimize-glue))" | FileCheck %s
+// RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,linalg-fuse-elementwise-ops,resq-optimize-glue))" | FileCheck %s --check-prefix=FUSED
 // RUN: resq-opt %s --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,resq-optimize-glue))" | FileCheck %s --check-prefix=EXP
 
 // Global average pooling: the whole-input sum becomes loops over rows and
@@ -34,6 +35,41 @@ func.func @global_pool_wide(%x: tensor<1x4x4x80xf32>) -> tensor<1x1x1x80xf32> {
   %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
   %r = tosa.avg_pool2d %x, %zp, %zp {acc_type = f32, kernel = array<i64: 4, 4>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 4, 4>} : (tensor<1x4x4x80xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x1x1x80xf32>
   return %r : tensor<1x1x1x80xf32>
+}
+
+// An elementwise result that only the pooling reads (selfie: a skip
+// connection's sum) is computed in the pooling's loop and never stored;
+// a per-channel operand is read as a vector, a scalar one broadcast.
+// FUSED-LABEL: func.func @global_pool_of_sum
+// FUSED-NOT: linalg.generic
+// FUSED: scf.for %[[Y:.*]] = %{{.*}} to %c16
+// FUSED: scf.for %[[X:.*]] = %{{.*}} to %c12 step %c1 iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<24xf32>)
+// FUSED: %[[A:.*]] = vector.transfer_read %arg0[%{{.*}}, %[[Y]], %[[X]], %{{.*}}]{{.*}} vector<24xf32>
+// FUSED: %[[B:.*]] = vector.transfer_read %arg1[%{{.*}}, %[[Y]], %[[X]], %{{.*}}]{{.*}} vector<24xf32>
+// FUSED: %[[S:.*]] = vector.transfer_read %arg2[{{.*}} vector<24xf32>
+// FUSED: %[[T:.*]] = tensor.extract %arg3
+// FUSED: %[[TV:.*]] = vector.broadcast %[[T]] : f32 to vector<24xf32>
+// FUSED: %[[BS:.*]] = arith.mulf %[[B]], %[[S]] : vector<24xf32>
+// FUSED: %[[BST:.*]] = arith.mulf %[[BS]], %[[TV]] : vector<24xf32>
+// FUSED: %[[SUM:.*]] = arith.addf %[[A]], %[[BST]] : vector<24xf32>
+// FUSED: arith.addf %[[ACC]], %[[SUM]] : vector<24xf32>
+// FUSED: arith.divf
+// Unfused (no linalg-fuse-elementwise-ops), the sum's own producers stay
+// loops that store their results; the sum itself still is not stored.
+// CHECK-LABEL: func.func @global_pool_of_sum
+// CHECK-NOT: linalg.pooling_nhwc_sum
+// CHECK: scf.for
+// CHECK: %[[ACC:.*]] = vector.transfer_read %arg0
+// CHECK: %[[SUM:.*]] = arith.addf %[[ACC]], %{{.*}} : vector<24xf32>
+// CHECK: arith.addf %{{.*}}, %[[SUM]] : vector<24xf32>
+func.func @global_pool_of_sum(%a: tensor<1x16x12x24xf32>, %b: tensor<1x16x12x24xf32>, %s: tensor<1x1x1x24xf32>, %t: tensor<1x1x1x1xf32>) -> tensor<1x1x1x24xf32> {
+  %zp = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %z8 = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %bs = tosa.mul %b, %s, %z8 : (tensor<1x16x12x24xf32>, tensor<1x1x1x24xf32>, tensor<1xi8>) -> tensor<1x16x12x24xf32>
+  %bst = tosa.mul %bs, %t, %z8 : (tensor<1x16x12x24xf32>, tensor<1x1x1x1xf32>, tensor<1xi8>) -> tensor<1x16x12x24xf32>
+  %x = tosa.add %a, %bst : (tensor<1x16x12x24xf32>, tensor<1x16x12x24xf32>) -> tensor<1x16x12x24xf32>
+  %r = tosa.avg_pool2d %x, %zp, %zp {acc_type = f32, kernel = array<i64: 16, 12>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 16, 12>} : (tensor<1x16x12x24xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x1x1x24xf32>
+  return %r : tensor<1x1x1x24xf32>
 }
 
 // A window smaller than the input is left to upstream's pooling.

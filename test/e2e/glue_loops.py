@@ -8,6 +8,8 @@
 #     its dimensions merged into rows of W x C;
 #   * elementwise glue with per-channel operands (3 and 24 channels), one
 #     vector op per pixel;
+#   * global average pooling of an elementwise result used by nothing else
+#     (x + x * per-channel scale), computed in the pooling's loop;
 # through resq-to-llvm on 1 and 2 threads equal upstream's lowering of the
 # same TOSA bit for bit.
 
@@ -45,6 +47,13 @@ CASES = {
   %y = tosa.clamp %x {max_val = 2.5 : f32, min_val = -1.25 : f32} : (@IN@) -> @OUT@"""),
     "one_channel": ((1, 6, 7, 1), (1, 6, 7, 1), """
   %y = tosa.clamp %x {max_val = 0.5 : f32, min_val = -3.25 : f32} : (@IN@) -> @OUT@"""),
+    "pool_of_sum": ((1, 6, 7, 24), (1, 1, 1, 24), """
+  %s = "tosa.const"() {values = dense<[[[[0.5, 1.5, -2.0, 3.25, 0.125, 7.0, -0.75, 1.0, 2.0, 3.0, 4.0, 5.0, -6.0, 0.3, 0.7, 1.1, 1.3, -1.7, 1.9, 2.3, 2.9, 3.1, -3.7, 4.1]]]]> : tensor<1x1x1x24xf32>} : () -> tensor<1x1x1x24xf32>
+  %zp = "tosa.const"() {values = dense<0> : tensor<1xi8>} : () -> tensor<1xi8>
+  %m = tosa.mul %x, %s, %zp : (@IN@, tensor<1x1x1x24xf32>, tensor<1xi8>) -> @IN@
+  %a = tosa.add %x, %m : (@IN@, @IN@) -> @IN@
+  %z = "tosa.const"() <{values = dense<0.0> : tensor<1xf32>}> : () -> tensor<1xf32>
+  %y = tosa.avg_pool2d %a, %z, %z {acc_type = f32, kernel = array<i64: 6, 7>, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 6, 7>} : (@IN@, tensor<1xf32>, tensor<1xf32>) -> @OUT@"""),
     "one_channel_broadcast": ((1, 6, 7, 1), (1, 6, 7, 1), """
   %s = "tosa.const"() {values = dense<0.37> : tensor<1x1x1x1xf32>} : () -> tensor<1x1x1x1xf32>
   %y = tosa.add %x, %s : (@IN@, tensor<1x1x1x1xf32>) -> @OUT@"""),
@@ -99,8 +108,8 @@ def test(tools):
                                  got[0][f].view(np.int32),
                                  expected[f].astype(np.int32))
     e2e.passed("bilinear resize (24 channels), elementwise glue on 24, 3 and 1 "
-               "channels == upstream's lowering, bit for bit (2 frames, 1 and "
-               "2 threads)")
+               "channels, pooling of a sum == upstream's lowering, bit for bit "
+               "(2 frames, 1 and 2 threads)")
 
 
 if __name__ == "__main__":
