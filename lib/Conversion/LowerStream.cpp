@@ -52,6 +52,10 @@ constexpr int64_t kAlign = 64;
 /// and weights fit the 32 vector registers of AVX-512.
 constexpr int64_t kOutputBlockGroup = 8;
 
+/// Independent accumulator chains a dense pixel keeps at least (VNNI): the
+/// dot product's latency over its throughput, about.
+constexpr int64_t kMinChains = 4;
+
 /// Output blocks per group for a layer with `blocks` of them: the largest
 /// divisor up to kOutputBlockGroup, so that one copy of the loop covers the
 /// layer (each remainder group is another copy for LLVM to compile), unless
@@ -872,9 +876,15 @@ SmallVector<Value> LayerLowering::emitDenseTaps(bool keyframe, Value n,
   // `count` output blocks at once: each input code is loaded once for all
   // of them, and their accumulators are independent chains the CPU
   // overlaps (one chain waits on the previous dot product's latency).
-  return emitTapLoop(oy, ox, count, [&](ValueRange accsIn,
-                                                      Value iy, Value ix,
-                                                      Value tap) {
+  // With fewer than kMinChains blocks (pose's 3x3 head: one output
+  // channel, 18 dot products per pixel in one chain), each block's sum is
+  // split over `chains` partial accumulators taken in turn, added at the
+  // end: the same integer sum, without the wait on each product.
+  int64_t chains =
+      vnni ? std::max<int64_t>(1, kMinChains / count) : int64_t(1);
+  SmallVector<Value> partial = emitTapLoop(
+      oy, ox, count * chains,
+      [&](ValueRange accsIn, Value iy, Value ix, Value tap) {
     SmallVector<Value> tapBases;
     for (int64_t j = 0; j < count; ++j) {
       Value ocb = e.add(ocb0, e.idx(j));
@@ -884,6 +894,8 @@ SmallVector<Value> LayerLowering::emitDenseTaps(bool keyframe, Value n,
     }
     SmallVector<Value> accs;
     if (vnni) {
+      // Block j's chains are a[j * chains + i]; each dot product goes to
+      // the first and the chains rotate, so the next one goes to another.
       accs = e.loop(e.idx(0), e.idx(ic4), accsIn,
                     [&](Value c4, ValueRange a) {
         Value codes = vnniCodes(n, iy, ix, c4);
@@ -892,13 +904,18 @@ SmallVector<Value> LayerLowering::emitDenseTaps(bool keyframe, Value n,
           Value w = vector::LoadOp::create(
               b, v64, weights,
               ValueRange{e.add(tapBases[j], e.mul(c4, e.idx(64)))});
-          next.push_back(DotBytesOp::create(b, v16i32, a[j], codes, w));
+          for (int64_t i = 1; i < chains; ++i)
+            next.push_back(a[j * chains + i]);
+          next.push_back(
+              DotBytesOp::create(b, v16i32, a[j * chains], codes, w));
         }
         return next;
       });
       for (int64_t j = 0; j < count; ++j)
-        accs[j] = e.sub(accs[j], vnniCorrection(keyframe, sBatch,
-                                                e.add(ocb0, e.idx(j)), tap));
+        accs[j * chains] =
+            e.sub(accs[j * chains],
+                  vnniCorrection(keyframe, sBatch, e.add(ocb0, e.idx(j)),
+                                 tap));
     } else {
       accs = e.loop(e.idx(0), e.idx(g.ic), accsIn,
                     [&](Value c, ValueRange a) {
@@ -918,6 +935,14 @@ SmallVector<Value> LayerLowering::emitDenseTaps(bool keyframe, Value n,
     }
     return accs;
   });
+  SmallVector<Value> sums;
+  for (int64_t j = 0; j < count; ++j) {
+    Value sum = partial[j * chains];
+    for (int64_t i = 1; i < chains; ++i)
+      sum = e.add(sum, partial[j * chains + i]);
+    sums.push_back(sum);
+  }
+  return sums;
 }
 
 Value LayerLowering::depthwiseCodes(bool keyframe, Value n, Value y, Value x,

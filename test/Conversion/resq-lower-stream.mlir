@@ -59,10 +59,20 @@
 // VNNI: %[[FLIP:.*]] = vector.broadcast %c-128_i8 : i8 to vector<16xi8>
 // VNNI-NEXT: %[[UK:.*]] = arith.xori %{{.*}}, %[[FLIP]] : vector<16xi8>
 // VNNI-NEXT: vector.store %[[UK]], %{{.*}} : memref<1x8x8x16xi8>, vector<16xi8>
+// One output block (8 channels): its sum goes to four accumulator chains
+// in turn (the first takes the product, the others move up), added at the
+// end, so that consecutive dot products do not wait on each other.
+// VNNI: scf.for {{.*}} iter_args(%{{.*}} = %[[Z:.*]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]]) -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
+// VNNI: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
+// VNNI: scf.for {{.*}} iter_args(%[[C0:[^ ]*]] = %{{.*}}, %[[C1:[^ ]*]] = %{{.*}}, %[[C2:[^ ]*]] = %{{.*}}, %[[C3:[^ ]*]] = %{{.*}}) -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
 // VNNI: %[[QUAD:.*]] = memref.load %{{.*}} : memref<1x8x8x4xi32>
 // VNNI-NEXT: %[[CODES:.*]] = vector.broadcast %[[QUAD]] : i32 to vector<16xi32>
 // VNNI-NEXT: %[[BYTES:.*]] = vector.bitcast %[[CODES]] : vector<16xi32> to vector<64xi8>
-// VNNI: resq.dot_bytes %{{.*}}, %[[BYTES]], %{{.*}} : vector<64xi8> -> vector<16xi32>
+// VNNI: %[[DOT:.*]] = resq.dot_bytes %[[C0]], %[[BYTES]], %{{.*}} : vector<64xi8> -> vector<16xi32>
+// VNNI-NEXT: scf.yield %[[C1]], %[[C2]], %[[C3]], %[[DOT]]
+// VNNI: %[[S01:.*]] = arith.addi %[[CH:.*]]#0, %[[CH]]#1 : vector<16xi32>
+// VNNI-NEXT: %[[S012:.*]] = arith.addi %[[S01]], %[[CH]]#2 : vector<16xi32>
+// VNNI-NEXT: arith.addi %[[S012]], %[[CH]]#3 : vector<16xi32>
 // VNNI: } else {
 // VNNI: %[[FLIPR:.*]] = vector.broadcast %c-128_i8{{.*}} : i8 to vector<16xi8>
 // VNNI-NEXT: %[[UR:.*]] = arith.xori %{{.*}}, %[[FLIPR]] : vector<16xi8>
