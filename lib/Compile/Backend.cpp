@@ -15,6 +15,7 @@
 #include "Backend.h"
 
 #include "resq/Compile/Compile.h"
+#include "resq/Support/OutlineLoops.h"
 #include "resq/Support/VectorWidth.h"
 
 #include "llvm/ADT/StringSet.h"
@@ -269,6 +270,7 @@ resq::compile::detail::runBackend(Module &module,
   }
 
   resq::preferFullVectorWidth(module);
+  resq::outlineLoopNests(module);
   // 3. The optimization pipeline (O2 by default).
   auto start = std::chrono::steady_clock::now();
   optimize(module, *tm, options.optLevel);

@@ -11,6 +11,7 @@
 #include "ResQ/IR/ResQ.h"
 #include "resq/Conversion/Passes.h"
 #include "resq/InitResQ.h"
+#include "resq/Support/OutlineLoops.h"
 #include "resq/Support/VectorWidth.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -621,6 +622,7 @@ Session::createFromSource(StringRef source, StringRef bufferName,
       }
     // Loops at the full vector width, as resq-compile does.
     resq::preferFullVectorWidth(*module);
+    resq::outlineLoopNests(*module);
     return optimizing(module);
   };
   // The lowered code needs no MLIR runtime library (resq-lower-copies), as
