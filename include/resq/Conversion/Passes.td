@@ -70,6 +70,9 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
       vector of channels (up to 64) per pixel to sums carried in registers,
       instead of one serial sum per channel striding through memory. Each
       channel is summed in the same order, so the results are identical.
+      When its input is an elementwise generic that nothing else reads (a
+      skip connection's sum), that generic's body runs in the pooling's
+      loop on vectors of its inputs and its result is never stored.
     - `math.exp` on f32 becomes upstream's polynomial approximation (no
       libm call per element, so the loop around it vectorizes); it is the
       sigmoid's cost. The result is within a few ulp of libm's `expf`.
@@ -94,7 +97,10 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
       pixels (bilinear resizing: four neighbours per output pixel) becomes
       the same loops over output pixels around vector ops over the
       channels, its extracts contiguous vector reads (LLVM gathered and
-      scattered). Same operations per element, same results.
+      scattered). What its body computes from the output column alone
+      (the resize's input columns and weights) goes into per-column tables
+      that a generic of its own fills first. Same operations per element,
+      same results.
   }];
   let options = [
     Option<"targetCpu", "target-cpu", "std::string", "\"x86-64\"",
