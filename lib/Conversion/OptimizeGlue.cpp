@@ -23,13 +23,13 @@
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/IR/Dominance.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/CSE.h"
-#include "llvm/ADT/SetVector.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace resq {
 #define GEN_PASS_DEF_RESQOPTIMIZEGLUE
@@ -377,25 +377,18 @@ struct OptimizeGluePass
       if (o.getNumRegions() != 0 || !isPure(&o) ||
           !isa<arith::ArithDialect>(o.getDialect()))
         continue;
-      bool inputsKnown = true, depends = false;
-      for (Value v : o.getOperands()) {
+      bool depends = false;
+      auto columnValue = [&](Value v) {
+        // The body's arguments are the pixel's elements.
+        if (auto arg = dyn_cast<BlockArgument>(v))
+          return arg.getOwner() != body;
         Operation *def = v.getDefiningOp();
-        if (!def || def->getBlock() != body) {
-          if (!def || !op->isProperAncestor(def)) {
-            // Defined above the generic: invariant. A block argument of
-            // the body is a pixel's element: not a column value.
-            inputsKnown &= !isa<BlockArgument>(v) ||
-                           cast<BlockArgument>(v).getOwner() != body;
-            continue;
-          }
-        }
-        if (!columnOps.contains(def)) {
-          inputsKnown = false;
-          break;
-        }
+        if (!op->isProperAncestor(def))
+          return true; // Defined above the generic: the same everywhere.
         depends |= varies.contains(def);
-      }
-      if (!inputsKnown)
+        return columnOps.contains(def);
+      };
+      if (!llvm::all_of(o.getOperands(), columnValue))
         continue;
       columnOps.insert(&o);
       if (depends)

@@ -620,7 +620,8 @@ Session::createFromSource(StringRef source, StringRef bufferName,
         if (!f.getName().starts_with("_mlir_"))
           f.setLinkage(llvm::GlobalValue::InternalLinkage);
       }
-    // Loops at the full vector width, as resq-compile does.
+    // Loops at the full vector width and a function per loop nest, as
+    // resq-compile does.
     resq::preferFullVectorWidth(*module);
     resq::outlineLoopNests(*module);
     return optimizing(module);
