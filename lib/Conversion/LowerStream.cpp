@@ -290,6 +290,11 @@ private:
   std::pair<Value, Value> tapInput(Value out, int64_t k, int64_t stride,
                                    int64_t dilation, int64_t pad,
                                    int64_t inSize, Value tap);
+  /// The input row where output row oy's window starts (rows = true), or
+  /// the column where output column ox's does; and whether all of the
+  /// window's rows (columns) from `start` lie inside the input.
+  Value windowStart(Value out, bool rows);
+  Value windowInside(Value start, bool rows);
 
   void emitResidualQuantization(Value key);
   void emitResidualOrKeyframe();
@@ -335,8 +340,10 @@ private:
   Value emitDepthwiseTaps(bool keyframe, Value n, Value oy, Value ox,
                           Value cb);
   /// Depthwise, multiplier 1: the 16 codes at (n, y, x, c0) as i32 lanes,
-  /// less the zero point on a keyframe; and one tap's products added.
+  /// less the zero point on a keyframe (centered: for codes already
+  /// loaded); and one tap's products added.
   Value depthwiseCodes(bool keyframe, Value n, Value y, Value x, Value c0);
+  Value centered(bool keyframe, Value codes);
   Value depthwiseDot(Value acc, Value codes, Value tap, Value c0);
   /// A row of a depthwise layer (multiplier 1): on a keyframe, windows
   /// inside the input go in chunks of pixels that load each input column
@@ -572,6 +579,19 @@ std::pair<Value, Value> LayerLowering::tapInput(Value out, int64_t k,
                    e.mul(tap, e.idx(dilation)));
   Value valid = e.andI(e.cmp(P::sge, in, zero), e.cmp(P::slt, in, size));
   return {in, valid};
+}
+
+Value LayerLowering::windowStart(Value out, bool rows) {
+  return rows ? e.sub(e.mul(out, e.idx(g.strideY)), e.idx(g.padTop))
+              : e.sub(e.mul(out, e.idx(g.strideX)), e.idx(g.padLeft));
+}
+
+Value LayerLowering::windowInside(Value start, bool rows) {
+  using P = arith::CmpIPredicate;
+  int64_t span = rows ? (g.kh - 1) * g.dilationY : (g.kw - 1) * g.dilationX;
+  Value last = e.add(start, e.idx(span));
+  return e.andI(e.cmp(P::sge, start, e.idx(0)),
+                e.cmp(P::slt, last, e.idx(rows ? g.ih : g.iw)));
 }
 
 std::tuple<Value, Value, Value>
@@ -810,7 +830,6 @@ SmallVector<Value> LayerLowering::emitTapLoop(
     Value oy, Value ox, int64_t count,
     function_ref<SmallVector<Value>(ValueRange, Value, Value, Value)>
         tapBody) {
-  using P = arith::CmpIPredicate;
   SmallVector<Value> accs0(count, e.splatI32(0));
   // Every tap, each checked against the input's bounds (padding).
   auto guardedTaps = [&]() {
@@ -832,13 +851,10 @@ SmallVector<Value> LayerLowering::emitTapLoop(
     return guardedTaps();
   // A window wholly inside the input (most pixels) needs no check per tap:
   // the loops then have constant bounds and no branch, which LLVM unrolls.
-  Value y0 = e.sub(e.mul(oy, e.idx(g.strideY)), e.idx(g.padTop));
-  Value x0 = e.sub(e.mul(ox, e.idx(g.strideX)), e.idx(g.padLeft));
-  Value yLast = e.add(y0, e.idx((g.kh - 1) * g.dilationY));
-  Value xLast = e.add(x0, e.idx((g.kw - 1) * g.dilationX));
-  Value inside = e.andI(
-      e.andI(e.cmp(P::sge, y0, e.idx(0)), e.cmp(P::slt, yLast, e.idx(g.ih))),
-      e.andI(e.cmp(P::sge, x0, e.idx(0)), e.cmp(P::slt, xLast, e.idx(g.iw))));
+  Value y0 = windowStart(oy, /*rows=*/true);
+  Value x0 = windowStart(ox, /*rows=*/false);
+  Value inside = e.andI(windowInside(y0, /*rows=*/true),
+                        windowInside(x0, /*rows=*/false));
   auto ifOp = scf::IfOp::create(b, ValueRange(accs0).getTypes(), inside,
                                 /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
@@ -948,8 +964,11 @@ SmallVector<Value> LayerLowering::emitDenseTaps(bool keyframe, Value n,
 Value LayerLowering::depthwiseCodes(bool keyframe, Value n, Value y, Value x,
                                     Value c0) {
   auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
-  Value codes =
-      vector::LoadOp::create(b, v16i8, qView, ValueRange{n, y, x, c0});
+  return centered(keyframe, vector::LoadOp::create(b, v16i8, qView,
+                                                   ValueRange{n, y, x, c0}));
+}
+
+Value LayerLowering::centered(bool keyframe, Value codes) {
   // |code - zero point| <= 255: the lower 16-bit word of each lane.
   return e.sub(e.extS(codes, b.getI32Type()),
                e.splatI32(keyframe ? inputZp : 0));
@@ -978,7 +997,6 @@ Value LayerLowering::depthwiseDot(Value acc, Value codes, Value tap,
 Value LayerLowering::emitDepthwiseTaps(bool keyframe, Value n, Value oy,
                                        Value ox, Value cb) {
   Type i32 = b.getI32Type();
-  int64_t zp = keyframe ? inputZp : 0;
   auto v16i8 = VectorType::get({kLanes}, b.getI8Type());
   Value c0 = e.mul(cb, e.idx(kLanes));
   return emitTapLoop(oy, ox, 1, [&](ValueRange accs, Value iy, Value ix,
@@ -997,8 +1015,7 @@ Value LayerLowering::emitDepthwiseTaps(bool keyframe, Value n, Value oy,
     Value codes = vector::GatherOp::create(
         b, v16i8, qView, ValueRange{n, iy, ix, e.idx(0)}, channels, mask,
         pass);
-    return {depthwiseDot(accs[0], e.sub(e.extS(codes, i32), e.splatI32(zp)),
-                         tap, c0)};
+    return {depthwiseDot(accs[0], centered(keyframe, codes), tap, c0)};
   })[0];
 }
 
@@ -1017,13 +1034,8 @@ void LayerLowering::emitDepthwiseRow(bool keyframe, Value n, Value oy) {
   // path too took pose's resq-compile from 17 to 20 s for little gain.
   if (g.multiplier != 1 || chunks == 0 || !keyframe)
     return pixels(0, g.ow);
-  using P = arith::CmpIPredicate;
-  Value y0 = e.sub(e.mul(oy, e.idx(g.strideY)), e.idx(g.padTop));
-  Value yLast = e.add(y0, e.idx((g.kh - 1) * g.dilationY));
-  Value insideY = e.andI(e.cmp(P::sge, y0, e.idx(0)),
-                         e.cmp(P::slt, yLast, e.idx(g.ih)));
   e.ifThenElse(
-      insideY,
+      windowInside(windowStart(oy, /*rows=*/true), /*rows=*/true),
       [&] {
         pixels(0, xLo);
         e.loop(0, chunks, [&](Value k) {
@@ -1042,8 +1054,8 @@ void LayerLowering::emitDepthwiseRow(bool keyframe, Value n, Value oy) {
 /// window holds it.
 void LayerLowering::emitDepthwiseChunk(Value n, Value oy, Value ox0,
                                        int64_t pixels) {
-  Value y0 = e.sub(e.mul(oy, e.idx(g.strideY)), e.idx(g.padTop));
-  Value x0 = e.sub(e.mul(ox0, e.idx(g.strideX)), e.idx(g.padLeft));
+  Value y0 = windowStart(oy, /*rows=*/true);
+  Value x0 = windowStart(ox0, /*rows=*/false);
   int64_t columns = (pixels - 1) * g.strideX + (g.kw - 1) * g.dilationX + 1;
   e.loop(0, outBlocks(), [&](Value cb) {
     Value c0 = e.mul(cb, e.idx(kLanes));

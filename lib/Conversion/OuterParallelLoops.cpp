@@ -187,10 +187,6 @@ struct InlineAllocaScopesPass
   }
 };
 
-} // namespace
-
-namespace {
-
 /// An omp.parallel that holds one omp.wsloop (with its barrier) and
 /// otherwise only operations without memory effects: its body can follow
 /// another region's body in one region.

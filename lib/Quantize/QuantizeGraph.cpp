@@ -4,8 +4,10 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/Dialect/Tosa/Utils/ConversionUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringSet.h"
@@ -121,12 +123,9 @@ Value depthToSpaceConv(OpBuilder &b, Location loc,
   // [N, H, W, KH, KW, OC] -> [N, H, KH, W, KW, OC] -> [N, H*KH, W*KW, OC].
   Location d2s = NameLoc::get(
       StringAttr::get(b.getContext(), "depth_to_space"), loc);
+  ImplicitLocOpBuilder at(d2s, b);
   auto shape = [&](ArrayRef<int64_t> dims) {
-    auto type = RankedTensorType::get({int64_t(dims.size())},
-                                      b.getIndexType());
-    return tosa::ConstShapeOp::create(
-        b, d2s, tosa::shapeType::get(b.getContext(), dims.size()),
-        DenseIntElementsAttr::get(type, dims));
+    return tosa::getTosaConstShape(at, dims);
   };
   SmallVector<int64_t> split = {in[0], in[1], in[2], kh, kw, oc};
   Value taps6 = tosa::ReshapeOp::create(
