@@ -7,8 +7,9 @@
 #   model.keyframes.mlir  the int8 graph as a ResQ step with a keyframe every
 #                         frame: standard int8 through resq's kernels
 #   model.static.mlir     ResQ static (8 bits)
-#   model.dynamic.mlir    ResQ dynamic (bits 0,2..8 per pixel, dense above 50% changed)
-#   model.residual-only.mlir  the same without the dense rule
+#   model.dynamic.mlir    ResQ dynamic (bits 0,2..8 per pixel, dense above 50% changed;
+#                         standard int8 where calibration saw more than 50% change)
+#   model.residual-only.mlir  the same without the dense rules
 #   model.all-int8.mlir, model.all-int8.keyframes.mlir  (pose) every layer
 #                         in int8, where model.int8.mlir keeps the most
 #                         sensitive ones in float
@@ -97,16 +98,22 @@ if [[ "$MODEL" == pose ]]; then
 fi
 
 # Dynamic: bit-widths 0,2..8 per pixel; a layer where more than half the
-# pixels changed runs the rest of the frame dense (dense-above, exact int8).
+# pixels changed runs the rest of the frame dense (dense-above, exact int8),
+# and a layer where more than half changed on the calibration clip's
+# consecutive frames (resq.changed) runs standard int8 on every frame,
+# keeping no state (standard-above).
 step "3. residualize: ResQ static (8 bits) and ResQ dynamic (bits 0,2..8 per pixel, dense above 50% changed)"
 "$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="keyframe-interval=1" \
   -o "$OUT/model.keyframes.mlir"
 "$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
   -o "$OUT/model.static.mlir"
-"$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
+"$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8 standard-above=0.5" \
   --resq-dynamic-bits="bit-set=0,2,3,4,5,6,7,8 block=1 dense-above=0.5" -o "$OUT/model.dynamic.mlir"
 "$BIN/resq-opt" "$OUT/model.int8.mlir" --resq-residualize="bits=8" \
   --resq-dynamic-bits="bit-set=0,2,3,4,5,6,7,8 block=1" -o "$OUT/model.residual-only.mlir"
+echo "standard int8 on every frame in ResQ dynamic:" \
+  "$(grep -c ', standard>' "$OUT/model.dynamic.mlir" || true) of" \
+  "$(grep -c 'residual <' "$OUT/model.dynamic.mlir") layers"
 echo "steps per layer (from calibration):" \
   "$(grep -o 'residual <step = [0-9]*' "$OUT/model.dynamic.mlir" |
      grep -o '[0-9]*$' | sort -n | uniq -c | awk '{printf "%s x %s, ", $1, $2}')"

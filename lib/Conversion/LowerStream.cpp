@@ -101,10 +101,11 @@ struct LayerState {
   /// R and X, so it stays an int8 code), 2 otherwise (R + s * Q may step
   /// past the int8 range by up to s / 2).
   int64_t rBytes = 2;
-  /// Every frame is a keyframe (keyframe interval 1): nothing reads R or A
-  /// in a later frame, so the stream keeps only the statistics; A is a step
-  /// intermediate (the step's scratch) and R is not written. (Q and the
-  /// bit-widths are step intermediates in every stream.)
+  /// Every frame is a keyframe (keyframe interval 1), or the layer is
+  /// `standard`: nothing reads R or A in a later frame, so the stream keeps
+  /// only the statistics; A is a step intermediate (the step's scratch) and
+  /// R is not written. (Q and the bit-widths are step intermediates in every
+  /// stream.)
   bool keyframeOnly = false;
   int64_t channels = 0;         // input channels padded to kLanes
   int64_t blocksY = 0, blocksX = 0;
@@ -1443,8 +1444,9 @@ struct LowerStreamPass
       int64_t pixels = g.n * g.ih * g.iw;
       auto accType = cast<RankedTensorType>(op->getResult(0).getType());
       st.stats = allocate(kStatSlots * 8);
-      st.keyframeOnly = keyframeOnly;
-      if (keyframeOnly) {
+      // A standard layer runs like a keyframe-only stream's layers.
+      st.keyframeOnly = keyframeOnly || getResidual(op).getStandard();
+      if (st.keyframeOnly) {
         st.r = st.a = -1; // not in the stream (see LayerState)
       } else {
         st.rBytes = getResidual(op).getStep() == 1 ? 1 : 2;

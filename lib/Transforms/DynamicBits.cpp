@@ -60,28 +60,34 @@ struct DynamicBitsPass
                          << sceneCutLayers << "'";
       return signalPassFailure();
     }
-    bool sawLayer = false;
+    bool sawLayer = false, sawChangeCheck = false;
     WalkResult result = module.walk([&](Operation *op) {
       if (!isResidualLinearOp(op))
         return WalkResult::advance();
-      bool firstLayer = !sawLayer;
-      sawLayer = true;
       ResidualAttr old = getResidual(op);
+      // A standard layer checks no change; the scene cut of 'first' goes
+      // to the first layer that does.
+      bool firstLayer = !sawChangeCheck && !old.getStandard();
+      sawChangeCheck |= !old.getStandard();
+      sawLayer = true;
       LinearGeometry g = getLinearGeometry(op);
       int64_t blocks = g.n * ((g.ih + block - 1) / block) *
                        ((g.iw + block - 1) / block);
       // Out-of-range values reach the attribute verifier below unchanged.
-      bool applies = blocks >= sceneCutMinBlocks &&
+      bool applies = blocks >= sceneCutMinBlocks && !old.getStandard() &&
                      (sceneCutLayers == "all" || firstLayer);
       double layerSceneCut = applies ? sceneCut : 1.0;
       // A handful of blocks says as little about how much changed as it
       // does about the scene: the same minimum applies.
       double layerDenseAbove =
-          blocks >= sceneCutMinBlocks ? static_cast<double>(denseAbove) : 1.0;
+          blocks >= sceneCutMinBlocks && !old.getStandard()
+              ? static_cast<double>(denseAbove)
+              : 1.0;
       ResidualAttr attr = ResidualAttr::getChecked(
           emitOptionError, op->getContext(), old.getStep(),
           ArrayRef<int64_t>(widths), static_cast<int64_t>(block),
-          llvm::APFloat(layerSceneCut), llvm::APFloat(layerDenseAbove));
+          llvm::APFloat(layerSceneCut), llvm::APFloat(layerDenseAbove),
+          old.getStandard());
       if (!attr)
         return WalkResult::interrupt();
       setResidual(op, attr);

@@ -185,6 +185,15 @@ void ResidualizePass::runOnOperation() {
                        << static_cast<int64_t>(keyframeInterval);
     return signalPassFailure();
   }
+  if (!(standardAbove >= 0.0 && standardAbove <= 1.0)) {
+    module.emitError() << "resq-residualize: standard-above must be in "
+                          "[0, 1], got "
+                       << static_cast<double>(standardAbove);
+    return signalPassFailure();
+  }
+  llvm::StringSet<> standardNames;
+  for (const std::string &name : standardLayers)
+    standardNames.insert(name);
   llvm::StringMap<int64_t> stepOverrides, bitOverrides;
   if (failed(parseLayerValues(module, "layer-steps", layerSteps,
                               stepOverrides)) ||
@@ -307,10 +316,15 @@ void ResidualizePass::runOnOperation() {
       emitLayerError() << "bit-width must be 2 to 8, got " << layerBitWidth;
       return signalPassFailure();
     }
+    bool standard = standardNames.contains(unique);
+    if (standard)
+      matchedOverrides.insert("standard:" + unique);
+    if (auto changed = op->getAttrOfType<FloatAttr>("resq.changed"))
+      standard |= changed.getValueAsDouble() > standardAbove;
     ResidualAttr residual = ResidualAttr::getChecked(
         emitLayerError, ctx, layerStep, ArrayRef<int64_t>{layerBitWidth},
         /*block=*/int64_t(1), /*scene_cut=*/llvm::APFloat(1.0),
-        /*dense_above=*/llvm::APFloat(1.0));
+        /*dense_above=*/llvm::APFloat(1.0), standard);
     if (!residual)
       return signalPassFailure();
     Operation *replacement = rewriteLinearOp(
@@ -333,8 +347,12 @@ void ResidualizePass::runOnOperation() {
     }
     return true;
   };
+  llvm::StringMap<int64_t> standardOverrides;
+  for (const std::string &name : standardLayers)
+    standardOverrides[name] = 1;
   if (!checkMatched(stepOverrides, "step", "layer-steps") ||
-      !checkMatched(bitOverrides, "bits", "layer-bits"))
+      !checkMatched(bitOverrides, "bits", "layer-bits") ||
+      !checkMatched(standardOverrides, "standard", "standard-layers"))
     return signalPassFailure();
 }
 

@@ -1,10 +1,12 @@
 // RUN: resq-opt %s --resq-lower-stream | FileCheck %s
 // RUN: resq-opt %s --resq-lower-stream --resq-to-llvm | FileCheck %s --check-prefix=LLVM
+// RUN: sed -e 's/ keyframe_interval 1//' -e 's/bits = \[8\]>/bits = [8], standard>/' %s | resq-opt --resq-lower-stream | FileCheck %s
 
 // Every frame a keyframe (keyframe_interval 1): nothing reads R, Q or A in a
 // later frame, so the stream keeps only the header and the statistics (r and
 // a are -1 in the layout), Q and A are step intermediates (memref.alloc, for
 // resq-plan-scratch), R is not written and no residual code is emitted.
+// A `standard` layer in a stream with residual frames is lowered the same way.
 // CHECK: module attributes {resq.stream_layout = {layers = [{a = -1 : i64, a_shape = array<i64: 1, 8, 8, 8>, blocks = 64 : i64, dense_macs = 15488 : i64, in_channels = 4 : i64, kind = "conv2d", name = "conv0", r = -1 : i64, r_bytes = 2 : i64, r_shape = array<i64: 1, 8, 8, 16>, stats = 64 : i64}], size = 192 : i64}}
 // CHECK-LABEL: func.func @main
 // CHECK-NOT: xi16>

@@ -11,6 +11,7 @@
 // RUN: resq-opt %s --resq-dynamic-bits="dense-above=0.5 scene-cut-min-blocks=5" | FileCheck %s --check-prefix=DENSEBIG
 // RUN: not resq-opt %s --resq-dynamic-bits="dense-above=1.5" 2>&1 | FileCheck %s --check-prefix=BADDENSE
 // RUN: not resq-opt %t.does-not-exist.mlir 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: sed -e 's/step = 4, bits = \[8\]/step = 4, bits = [8], standard/' %s | resq-opt --resq-dynamic-bits="dense-above=0.5 scene-cut-min-blocks=1" | FileCheck %s --check-prefix=STANDARD
 
 // Every residualized layer keeps its step and gets the run-time bit set.
 // Layers this small (4 blocks) do not apply the scene-cut rule by default.
@@ -34,6 +35,10 @@
 // DENSEBIG: resq.matmul "b" {{.*}} residual <step = 2, bits = [0, 2, 4, 8], block = 4>
 // BADDENSE: error: resq-dynamic-bits: dense-above must be in (0, 1], got 1.5
 // MISSING: cannot open input file
+// A standard layer keeps `standard` and checks no change (no scene cut, no
+// dense above); the scene cut of 'first' goes to the next layer.
+// STANDARD: resq.conv2d "a" {{.*}} residual <step = 4, bits = [0, 2, 4, 8], block = 4, standard>
+// STANDARD: resq.matmul "b" {{.*}} residual <step = 2, bits = [0, 2, 4, 8], block = 4, scene_cut = 0.5, dense_above = 0.5>
 
 func.func @main(%s: !resq.stream, %x: tensor<1x8x8x4xi8>, %v: tensor<1x4x64xi8>) -> (tensor<1x8x8x8xi32>, tensor<1x4x10xi32>) {
   %w = "tosa.const"() {values = dense<1> : tensor<8x1x1x4xi8>} : () -> tensor<8x1x1x4xi8>

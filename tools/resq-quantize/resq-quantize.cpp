@@ -133,6 +133,14 @@ static cl::opt<int> refineSteps(
              "step increases, costliest layers (by BOPs) first, keeping each "
              "that stays within --residual-target (one compile each)"),
     cl::init(0), cl::cat(category));
+static cl::opt<int> changeFrames(
+    "change-frames",
+    cl::desc("With --residual-target: consecutive frames from the start of "
+             "the clip (of the .npy: its first ones) on which each layer's "
+             "share of changed input pixels is measured with the calibrated "
+             "steps, recorded as resq.changed for --resq-residualize's "
+             "standard-above (0: not measured)"),
+    cl::init(32), cl::cat(category));
 static cl::opt<double> residualTarget(
     "residual-target",
     cl::desc("Calibrate each layer's residual step (recorded as resq.step "
@@ -185,8 +193,9 @@ struct RunResult {
   std::vector<float> outputs;
   double bitsPerMac = 0, skipped = 0;
   int64_t keyframes = 0;
-  /// BOPs per residualized layer over the residual frames.
-  std::vector<double> layerBops;
+  /// BOPs, blocks and 0-bit blocks per residualized layer over the
+  /// residual frames.
+  std::vector<double> layerBops, layerBlocks, layerSkipped;
 };
 
 /// Indices of the results named by --error-outputs (empty: all).
@@ -234,9 +243,13 @@ llvm::Expected<RunResult> runFrames(llvm::StringRef source,
       continue;
     }
     result.layerBops.resize(stream.numLayers(), 0.0);
+    result.layerBlocks.resize(stream.numLayers(), 0.0);
+    result.layerSkipped.resize(stream.numLayers(), 0.0);
     for (size_t l = 0; l < stream.numLayers(); ++l) {
       runtime::LayerStats st = stream.stats(l);
       result.layerBops[l] += st.bops;
+      result.layerBlocks[l] += st.blocks;
+      result.layerSkipped[l] += st.bits[0];
       macs += st.macs;
       bops += st.bops;
       blocks += st.blocks;
@@ -262,10 +275,11 @@ double relativeRmsError(const std::vector<float> &a,
   return var > 0 ? std::sqrt(err / var) : std::sqrt(err);
 }
 
-/// Decodes up to --frames frames (every --stride-th) of a video and fits
+/// Decodes up to `limit` frames (every `stride`-th) of a video and fits
 /// them to the model's NHWC float input.
 llvm::Expected<resq::npy::Array>
-readVideoFrames(llvm::StringRef path, const runtime::TensorSpec &input) {
+readVideoFrames(llvm::StringRef path, const runtime::TensorSpec &input,
+                int64_t limit, int stride) {
   if (input.shape.size() != 4 || input.shape[0] != 1 || input.shape[3] != 3)
     return llvm::createStringError(
         "video calibration needs a 1xHxWx3 RGB model input, the model "
@@ -277,7 +291,6 @@ readVideoFrames(llvm::StringRef path, const runtime::TensorSpec &input) {
   auto reader = video::VideoReader::open(path);
   if (!reader)
     return reader.takeError();
-  int64_t limit = maxFrames > 0 ? maxFrames : 48;
   int height = input.shape[1], width = input.shape[2];
   video::Resizer resizer;
   video::Frame frame;
@@ -291,7 +304,7 @@ readVideoFrames(llvm::StringRef path, const runtime::TensorSpec &input) {
       return more.takeError();
     if (!*more)
       break;
-    if (index % std::max(1, int(videoStride)) != 0)
+    if (index % std::max(1, stride) != 0)
       continue;
     if (llvm::Error e = video::fitToModel(resizer, frame.image, width, height,
                                           *fitMode, fitted))
@@ -419,7 +432,9 @@ int main(int argc, char **argv) {
 
   auto frames = llvm::StringRef(calibrate).ends_with(".npy")
                     ? resq::npy::read(calibrate)
-                    : readVideoFrames(calibrate, in);
+                    : readVideoFrames(calibrate, in,
+                                      maxFrames > 0 ? maxFrames : 48,
+                                      videoStride);
   if (!frames)
     return fail(llvm::toString(frames.takeError()));
   int64_t frameElements = in.numElements();
@@ -744,6 +759,61 @@ int main(int argc, char **argv) {
     for (int64_t step : steps)
       llvm::errs() << " " << step;
     llvm::errs() << "\n";
+
+    // How much of each layer's input changes from one frame to the next,
+    // with these steps: pixels (1-pixel blocks) with a non-zero rounded
+    // residual, on consecutive frames (strided calibration frames would
+    // overstate it). No scene cut, so that every frame after the first
+    // counts.
+    if (changeFrames > 1) {
+      const resq::npy::Array *changeInput = &*frames;
+      int64_t changeCount = std::min<int64_t>(count, changeFrames);
+      std::optional<resq::npy::Array> consecutive;
+      if (!llvm::StringRef(calibrate).ends_with(".npy") && videoStride > 1) {
+        auto read = readVideoFrames(calibrate, in, changeFrames, 1);
+        if (!read)
+          return fail(llvm::toString(read.takeError()));
+        consecutive = std::move(*read);
+        changeInput = &*consecutive;
+        changeCount = consecutive->shape[0];
+      }
+      OwningOpRef<ModuleOp> candidate(cast<ModuleOp>((*module)->clone()));
+      PassManager pm(&context);
+      pm.addPass(resq::createResQResidualize());
+      resq::ResQDynamicBitsOptions pixels;
+      pixels.bitSet = {0, 2, 3, 4, 5, 6, 7, 8};
+      pixels.block = 1;
+      pixels.sceneCut = 1.0;
+      pm.addPass(resq::createResQDynamicBits(pixels));
+      if (failed(pm.run(*candidate)))
+        return fail("residualizing the calibrated model failed");
+      auto run = runFrames(printModule(*candidate), *changeInput, changeCount,
+                           in.byteSize());
+      if (!run)
+        return fail(llvm::toString(run.takeError()));
+      std::vector<double> changed;
+      for (size_t l = 0; l < run->layerBlocks.size(); ++l)
+        changed.push_back(run->layerBlocks[l] > 0
+                              ? 1.0 - run->layerSkipped[l] /
+                                          run->layerBlocks[l]
+                              : 1.0);
+      llvm::errs() << "changed input pixels per layer (resq.changed), "
+                   << changeCount << " consecutive frames:";
+      size_t l = 0;
+      module->walk([&](Operation *op) {
+        if (!isa<tosa::Conv2DOp, tosa::DepthwiseConv2DOp,
+                 tosa::TransposeConv2DOp, tosa::MatMulOp>(op) ||
+            op->hasAttr("resq.keep_float") ||
+            !getElementTypeOrSelf(op->getOperand(0).getType()).isInteger(8) ||
+            l >= changed.size())
+          return;
+        llvm::errs() << llvm::format(" %.0f%%", 100 * changed[l]);
+        op->setAttr("resq.changed",
+                    FloatAttr::get(Float64Type::get(&context), changed[l]));
+        ++l;
+      });
+      llvm::errs() << "\n";
+    }
   }
 
   auto output = openOutputFile(outputFile, &error);

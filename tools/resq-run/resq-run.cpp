@@ -576,10 +576,13 @@ int main(int argc, char **argv) {
       return fail(statsPath + ": cannot write: " + ec.message());
   }
   bool dumpState = stateful && !dumpStateDir.empty();
-  if (dumpState && !layout.layers.empty() && !layout.layers[0].keepsState())
+  if (dumpState && llvm::none_of(layout.layers, [](const LayerLayout &l) {
+        return l.keepsState();
+      }))
     return fail("--dump-state: " + modelPath +
                 " keeps no R or A: every frame is a keyframe "
-                "(keyframe-interval=1), so nothing is carried between frames");
+                "(keyframe-interval=1) or every layer is standard, so nothing "
+                "is carried between frames");
   if (dumpState)
     if (std::error_code ec = llvm::sys::fs::create_directories(dumpStateDir))
       return fail(dumpStateDir + ": cannot create the directory: " +
@@ -695,7 +698,12 @@ int main(int argc, char **argv) {
     written.push_back(path + ": " + npy::dtypeName(results[k].dtype).str() +
                       " " + npy::formatShape(results[k].shape));
   }
+  size_t dumpedLayers = 0;
   for (size_t l = 0; l < stateR.size(); ++l) {
+    // A standard layer (or a keyframe-only stream's) keeps no R and no A.
+    if (!layout.layers[l].keepsState())
+      continue;
+    ++dumpedLayers;
     llvm::SmallString<128> base(dumpStateDir);
     llvm::sys::path::append(base, fileNameFor(layout.layers[l].name));
     if (llvm::Error e = npy::write((base + ".R.npy").str(), stateR[l]))
@@ -736,7 +744,9 @@ int main(int argc, char **argv) {
   for (const std::string &line : written)
     os << "  wrote " << line << "\n";
   if (!stateR.empty())
-    os << "  wrote R and A of " << stateR.size() << " layer"
-       << (stateR.size() == 1 ? "" : "s") << " to " << dumpStateDir << "\n";
+    os << "  wrote R and A of " << dumpedLayers << " layer"
+       << (dumpedLayers == 1 ? "" : "s") << " to " << dumpStateDir
+       << (dumpedLayers < stateR.size() ? " (the others keep no state)" : "")
+       << "\n";
   return 0;
 }

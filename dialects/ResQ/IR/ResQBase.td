@@ -110,12 +110,20 @@ def ResQ_ResidualAttr : ResQ_Attr<"Residual", "residual"> {
     frame stays a residual frame for the layers before (`dense_above = 1.0`
     disables the rule).
 
+    `standard` makes the layer run the standard int8 op on every frame, like
+    a keyframe, and keep no state (no `R`, no `A`): for a layer whose input
+    changes nearly everywhere on every frame (calibration measures it), the
+    residual path could skip nothing and would only add its passes and
+    state traffic. Its output is the standard int8 one on the current input,
+    as on the keyframe path; its statistics count every block at 8 bits.
+
     Examples:
 
     ```mlir
     #resq.residual<step = 4, bits = [8]>
     #resq.residual<step = 4, bits = [0, 2, 4, 8], block = 4, scene_cut = 0.5>
     #resq.residual<step = 1, bits = [0, 2, 4, 8], scene_cut = 0.5, dense_above = 0.5>
+    #resq.residual<step = 1, bits = [0, 2, 4, 8], standard>
     ```
   }];
   let parameters = (ins
@@ -123,10 +131,11 @@ def ResQ_ResidualAttr : ResQ_Attr<"Residual", "residual"> {
     ArrayRefParameter<"int64_t", "allowed bit-widths">:$bits,
     DefaultValuedParameter<"int64_t", "1">:$block,
     ResQ_FractionParameter:$scene_cut,
-    ResQ_FractionParameter:$dense_above
+    ResQ_FractionParameter:$dense_above,
+    DefaultValuedParameter<"bool", "false">:$standard
   );
-  // Custom: `block`, `scene_cut` and `dense_above` are optional, in this
-  // order.
+  // Custom: `block`, `scene_cut`, `dense_above` and `standard` are optional,
+  // in this order.
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

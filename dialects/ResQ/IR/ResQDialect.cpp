@@ -63,11 +63,18 @@ Attribute ResidualAttr::parse(AsmParser &parser, Type) {
         return parser.parseInteger(bits.emplace_back());
       }))
     return {};
-  bool sawBlock = false, sawSceneCut = false, sawDenseAbove = false;
-  while (succeeded(parser.parseOptionalComma())) {
+  bool sawBlock = false, sawSceneCut = false, sawDenseAbove = false,
+       standard = false;
+  while (!standard && succeeded(parser.parseOptionalComma())) {
     StringRef key;
     SMLoc loc = parser.getCurrentLocation();
-    if (parser.parseKeyword(&key) || parser.parseEqual())
+    if (parser.parseKeyword(&key))
+      return {};
+    if (key == "standard") {
+      standard = true;
+      continue;
+    }
+    if (parser.parseEqual())
       return {};
     if (key == "block" && !sawBlock && !sawSceneCut && !sawDenseAbove) {
       sawBlock = true;
@@ -82,9 +89,9 @@ Attribute ResidualAttr::parse(AsmParser &parser, Type) {
       if (parser.parseFloat(denseAbove))
         return {};
     } else {
-      parser.emitError(loc) << "expected 'block', 'scene_cut' or "
-                               "'dense_above' (in this order, once each), "
-                               "got '"
+      parser.emitError(loc) << "expected 'block', 'scene_cut', "
+                               "'dense_above' or 'standard' (in this order, "
+                               "once each), got '"
                             << key << "'";
       return {};
     }
@@ -93,7 +100,8 @@ Attribute ResidualAttr::parse(AsmParser &parser, Type) {
     return {};
   return getChecked([&] { return parser.emitError(start); },
                     ctx, step, ArrayRef<int64_t>(bits), block,
-                    llvm::APFloat(sceneCut), llvm::APFloat(denseAbove));
+                    llvm::APFloat(sceneCut), llvm::APFloat(denseAbove),
+                    standard);
 }
 
 void ResidualAttr::print(AsmPrinter &printer) const {
@@ -108,6 +116,8 @@ void ResidualAttr::print(AsmPrinter &printer) const {
   if (getDenseAboveFraction() != 1.0)
     printer << ", dense_above = "
             << formatFraction(getDenseAboveFraction());
+  if (getStandard())
+    printer << ", standard";
   printer << ">";
 }
 
@@ -115,7 +125,7 @@ LogicalResult
 ResidualAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      int64_t step, ArrayRef<int64_t> bits, int64_t block,
                      llvm::APFloat sceneCutValue,
-                     llvm::APFloat denseAboveValue) {
+                     llvm::APFloat denseAboveValue, bool) {
   double sceneCut = sceneCutValue.convertToDouble();
   double denseAbove = denseAboveValue.convertToDouble();
   if (step <= 0)

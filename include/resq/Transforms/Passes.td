@@ -26,7 +26,10 @@ def ResQDynamicBits : Pass<"resq-dynamic-bits", "::mlir::ModuleOp"> {
     do the layers after it: where most of the input moved, dense int8 code
     costs less than residual code, and its result is the standard int8 one.
     Off by default: it is an extension of RESQ-SEMANTICS.md's residual frame.
-    The residual step of each layer is kept.
+    The residual step of each layer is kept, and so is `standard` (see
+    resq-residualize): a standard layer checks no change, so it applies
+    neither rule, and the first layer for `scene-cut-layers=first` is the
+    first one that is not standard.
 
     Before:
 
@@ -84,6 +87,13 @@ def ResQResidualize : Pass<"resq-residualize", "::mlir::ModuleOp"> {
     then `bits`. Layers are named by their location name when they have one,
     else `<op>_<index>` in program order.
 
+    A layer named in `standard-layers`, or whose calibrated `resq.changed`
+    attribute (the share of its input pixels that changed from frame to
+    frame on the calibration clip, recorded by `resq-quantize`) exceeds
+    `standard-above`, becomes `standard`: it runs the standard int8 op on
+    every frame and keeps no state, because where nearly every pixel
+    changes the residual path skips nothing and costs more than dense code.
+
     Before:
 
     ```mlir
@@ -124,6 +134,13 @@ def ResQResidualize : Pass<"resq-residualize", "::mlir::ModuleOp"> {
                "Per-layer steps, as LAYER:STEP entries">,
     ListOption<"layerBits", "layer-bits", "std::string",
                "Per-layer bit-widths, as LAYER:BITS entries">,
+    ListOption<"standardLayers", "standard-layers", "std::string",
+               "Layers that run the standard int8 op on every frame and keep "
+               "no state">,
+    Option<"standardAbove", "standard-above", "double", "1.0",
+           "Layers whose calibrated share of changed input pixels "
+           "(resq.changed) is above this run the standard int8 op on every "
+           "frame (1.0: none)">,
   ];
 }
 

@@ -88,7 +88,7 @@ func.func @dense_above_before_scene_cut(%s: !resq.stream, %x: tensor<1x8x8x4xi8>
                     %b: tensor<8xi32>, %zp: tensor<1xi8>) -> tensor<1x8x8x8xi32> {
   %0 = resq.conv2d "c" %s, %x, %w, %b, %zp
       {pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>}
-      // expected-error @+1 {{expected 'block', 'scene_cut' or 'dense_above' (in this order, once each), got 'scene_cut'}}
+      // expected-error @+1 {{expected 'block', 'scene_cut', 'dense_above' or 'standard' (in this order, once each), got 'scene_cut'}}
       residual <step = 4, bits = [0, 8], dense_above = 0.5, scene_cut = 0.5>
       : (tensor<1x8x8x4xi8>, tensor<8x1x1x4xi8>, tensor<8xi32>, tensor<1xi8>) -> tensor<1x8x8x8xi32>
   return %0 : tensor<1x8x8x8xi32>
@@ -225,4 +225,16 @@ func.func @float_input(%s: !resq.stream, %x: tensor<1x4x64xf32>, %w: tensor<1x64
   %0 = resq.matmul "fc" %s, %x, %w, %zp residual <step = 1, bits = [8]>
       : (tensor<1x4x64xf32>, tensor<1x64x10xi8>, tensor<1xi8>) -> tensor<1x4x10xi32>
   return %0 : tensor<1x4x10xi32>
+}
+
+// -----
+
+func.func @standard_not_last(%s: !resq.stream, %x: tensor<1x8x8x4xi8>, %w: tensor<8x1x1x4xi8>,
+                    %b: tensor<8xi32>, %zp: tensor<1xi8>) -> tensor<1x8x8x8xi32> {
+  %0 = resq.conv2d "c" %s, %x, %w, %b, %zp
+      {pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>}
+      // expected-error @+1 {{expected '>'}}
+      residual <step = 4, bits = [0, 8], standard, block = 2>
+      : (tensor<1x8x8x4xi8>, tensor<8x1x1x4xi8>, tensor<8xi32>, tensor<1xi8>) -> tensor<1x8x8x8xi32>
+  return %0 : tensor<1x8x8x8xi32>
 }

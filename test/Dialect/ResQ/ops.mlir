@@ -41,6 +41,18 @@ func.func @dense_above(%s: !resq.stream, %x: tensor<1x8x8x4xi8>, %w: tensor<3x3x
   return %0 : tensor<1x8x8x8xi32>
 }
 
+// CHECK-LABEL: func.func @standard
+func.func @standard(%s: !resq.stream, %x: tensor<1x8x8x4xi8>, %w: tensor<8x1x1x4xi8>,
+                    %b: tensor<8xi32>, %zp: tensor<1xi8>) -> tensor<1x8x8x8xi32> {
+  resq.begin_frame %s
+  // CHECK: resq.conv2d "c" {{.*}} residual <step = 3, bits = [0, 2, 4, 8], dense_above = 0.5, standard>
+  %0 = resq.conv2d "c" %s, %x, %w, %b, %zp
+      {pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>}
+      residual <step = 3, bits = [0, 2, 4, 8], dense_above = 0.5, standard>
+      : (tensor<1x8x8x4xi8>, tensor<8x1x1x4xi8>, tensor<8xi32>, tensor<1xi8>) -> tensor<1x8x8x8xi32>
+  return %0 : tensor<1x8x8x8xi32>
+}
+
 // CHECK-LABEL: func.func @transpose
 func.func @transpose(%s: !resq.stream, %x: tensor<1x4x4x8xi8>, %w: tensor<4x2x2x8xi8>,
                      %b: tensor<4xi32>, %zp: tensor<1xi8>) -> tensor<1x8x8x4xi32> {

@@ -101,15 +101,19 @@ def write_model(tools, net, name):
 
 
 def residualize(tools, model, name, step=4, bits=8, keyframe_interval=0,
-                dynamic=None, layer_steps=None, layer_bits=None):
+                dynamic=None, layer_steps=None, layer_bits=None,
+                standard_layers=None):
     """resq-opt MODEL --resq-residualize=... [--resq-dynamic-bits=...].
 
     dynamic: None (static bits) or dict(bit_set=[...], block=B, scene_cut=F,
     optional dense_above=F and scene_cut_min_blocks=N).
     layer_steps / layer_bits: dicts layer name -> value.
+    standard_layers: names of layers that run standard int8 every frame.
     """
     options = [f"step={step}", f"bits={bits}",
                f"keyframe-interval={keyframe_interval}"]
+    if standard_layers:
+        options.append("standard-layers=" + ",".join(standard_layers))
     if layer_steps:
         options.append("layer-steps=" + ",".join(
             f"{k}:{v}" for k, v in layer_steps.items()))
