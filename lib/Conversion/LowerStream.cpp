@@ -94,6 +94,17 @@ int64_t roundUp(int64_t value, int64_t multiple) {
   return (value + multiple - 1) / multiple * multiple;
 }
 
+/// Channels of a layer's R and Q per input pixel: whole vectors of 16, or 4
+/// for a convolution with at most 4 input channels (a network's first
+/// layer, RGB), whose passes over X, R and Q would otherwise move 16 bytes
+/// per pixel for 3 real ones. The kernels read Q in quads of channels
+/// either way; depthwise layers keep 16 (their lanes are the channels).
+int64_t paddedChannels(const LinearGeometry &g) {
+  if (g.kind == LinearGeometry::Kind::Conv && g.ic <= 4)
+    return 4;
+  return roundUp(g.ic, kLanes);
+}
+
 /// Where one layer's state lives in the stream buffer (byte offsets).
 struct LayerState {
   int64_t stats = 0, r = 0, a = 0;
@@ -107,7 +118,7 @@ struct LayerState {
   /// R is not written. (Q and the bit-widths are step intermediates in every
   /// stream.)
   bool keyframeOnly = false;
-  int64_t channels = 0;         // input channels padded to kLanes
+  int64_t channels = 0;         // input channels padded (see paddedChannels)
   int64_t blocksY = 0, blocksX = 0;
   int64_t numBlocks() const { return blocksY * blocksX; }
 };
@@ -125,7 +136,9 @@ public:
     return vector::BroadcastOp::create(
         b, VectorType::get({lanes}, scalar.getType()), scalar);
   }
-  Value splatI32(int64_t v) { return splat(i32(v)); }
+  Value splatI32(int64_t v, int64_t lanes = kLanes) {
+    return splat(i32(v), lanes);
+  }
 
   Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
   Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
@@ -276,6 +289,9 @@ private:
     return g.kind == LinearGeometry::Kind::Depthwise;
   }
   int64_t outBlocks() const { return roundUp(g.oc, kLanes) / kLanes; }
+  /// Channels per vector in the passes over X, R and Q: 16, or 4 for a
+  /// layer whose input has at most 4 channels (see paddedChannels).
+  int64_t lanes() const { return std::min(kLanes, st.channels); }
 
   LogicalResult packConstants();
   Value global(StringRef suffix, DenseElementsAttr value);
@@ -542,13 +558,13 @@ LogicalResult LayerLowering::packConstants() {
 }
 
 Value LayerLowering::loadInput(Value n, Value y, Value x, Value c0) {
-  auto type = VectorType::get({kLanes}, b.getI8Type());
+  auto type = VectorType::get({lanes()}, b.getI8Type());
   SmallVector<Value> indices = {n, y};
   if (g.kind != LinearGeometry::Kind::MatMul)
     indices.push_back(x);
   indices.push_back(c0);
   Value pad = arith::ConstantIntOp::create(b, 0, 8);
-  bool inBounds = g.ic % kLanes == 0;
+  bool inBounds = g.ic % lanes() == 0;
   return vector::TransferReadOp::create(b, type, input, indices, pad,
                                         ArrayRef<bool>{inBounds});
 }
@@ -599,18 +615,19 @@ std::tuple<Value, Value, Value>
 LayerLowering::residualAt(Value n, Value y, Value x, Value c0) {
   Type i32 = b.getI32Type();
   Value xs = e.extS(loadInput(n, y, x, c0), i32);
-  auto rType = VectorType::get({kLanes}, rElement());
+  auto rType = VectorType::get({lanes()}, rElement());
   Value rs = e.extS(vector::LoadOp::create(b, rType, rView,
                                            ValueRange{n, y, x, c0}),
                     i32);
   Value d = e.sub(xs, rs);
-  Value zero = e.splatI32(0);
+  Value zero = e.splatI32(0, lanes());
   Value negative = e.cmp(arith::CmpIPredicate::slt, d, zero);
   Value magnitude = e.select(negative, e.sub(zero, d), d);
   // Round half away from zero: (|D| + floor(s/2)) div s.
   int64_t s = residual.getStep();
   Value rounded = arith::DivUIOp::create(
-      b, e.add(magnitude, e.splatI32(s / 2)), e.splatI32(s));
+      b, e.add(magnitude, e.splatI32(s / 2, lanes())),
+      e.splatI32(s, lanes()));
   return {d, rounded, rs};
 }
 
@@ -650,20 +667,20 @@ void LayerLowering::emitResidualQuantization(Value key) {
           Value x1 = e.minS(e.add(x0, e.idx(bs)), e.idx(g.iw));
           // Lane-wise maxima of the rounded residuals, reduced across lanes
           // once per block.
-          Value lanes = e.loop(y0, y1, {e.splatI32(0)},
-                               [&](Value y, ValueRange my) {
+          Value maxima = e.loop(y0, y1, {e.splatI32(0, lanes())},
+                                [&](Value y, ValueRange my) {
             return e.loop(x0, x1, {my[0]}, [&](Value x, ValueRange mx) {
-              return e.loop(e.idx(0), e.idx(st.channels / kLanes), {mx[0]},
+              return e.loop(e.idx(0), e.idx(st.channels / lanes()), {mx[0]},
                             [&](Value cb, ValueRange mc) {
                 Value rounded = std::get<1>(
-                    residualAt(n, y, x, e.mul(cb, e.idx(kLanes))));
+                    residualAt(n, y, x, e.mul(cb, e.idx(lanes()))));
                 return SmallVector<Value>{
                     arith::MaxUIOp::create(b, mc[0], rounded)};
               });
             });
           })[0];
           Value m = vector::ReductionOp::create(
-              b, vector::CombiningKind::MAXUI, lanes);
+              b, vector::CombiningKind::MAXUI, maxima);
           // The smallest allowed width whose range 2^(b-1) - 1 holds m.
           Value width = e.i32(widths.back());
           for (int64_t w : llvm::reverse(widths.drop_back())) {
@@ -744,10 +761,12 @@ void LayerLowering::emitQuantize(Value n, Value y, Value x, Value c0) {
   int64_t widest = residual.getBits().back();
   int64_t range = widest == 0 ? 0 : (int64_t(1) << (widest - 1)) - 1;
   auto [d, rounded, r] = residualAt(n, y, x, c0);
-  Value clamped = arith::MinUIOp::create(b, rounded, e.splatI32(range));
-  Value zero = e.splatI32(0);
+  Value clamped =
+      arith::MinUIOp::create(b, rounded, e.splatI32(range, lanes()));
+  Value zero = e.splatI32(0, lanes());
   Value q = e.select(e.cmp(P::slt, d, zero), e.sub(zero, clamped), clamped);
-  Value updated = e.add(r, e.mul(q, e.splatI32(residual.getStep())));
+  Value updated =
+      e.add(r, e.mul(q, e.splatI32(residual.getStep(), lanes())));
   vector::StoreOp::create(b, e.trunc(updated, rElement()), rView,
                           ValueRange{n, y, x, c0});
   storeCodes(e.trunc(q, b.getI8Type()), n, y, x, c0);
@@ -769,8 +788,8 @@ void LayerLowering::emitKeyframeState() {
   e.loop(0, g.n, [&](Value n) {
     e.rows(0, g.ih, parallel, [&](Value y) {
       e.loop(0, g.iw, [&](Value x) {
-        e.loop(0, st.channels / kLanes, [&](Value cb) {
-          Value c0 = e.mul(cb, e.idx(kLanes));
+        e.loop(0, st.channels / lanes(), [&](Value cb) {
+          Value c0 = e.mul(cb, e.idx(lanes()));
           Value xv = loadInput(n, y, x, c0);
           if (!st.keyframeOnly)
             vector::StoreOp::create(
@@ -1316,8 +1335,8 @@ void LayerLowering::emitResidualOrKeyframe() {
           e.loop(0, g.n, [&](Value n) {
             e.rows(0, g.ih, parallel, [&](Value y) {
               e.loop(0, g.iw, [&](Value x) {
-                e.loop(0, st.channels / kLanes, [&](Value cb) {
-                  emitQuantize(n, y, x, e.mul(cb, e.idx(kLanes)));
+                e.loop(0, st.channels / lanes(), [&](Value cb) {
+                  emitQuantize(n, y, x, e.mul(cb, e.idx(lanes())));
                 });
               });
             });
@@ -1438,7 +1457,7 @@ struct LowerStreamPass
       LinearGeometry g = getLinearGeometry(op);
       int64_t bs = getResidual(op).getBlock();
       LayerState st;
-      st.channels = roundUp(g.ic, kLanes);
+      st.channels = paddedChannels(g);
       st.blocksY = (g.ih + bs - 1) / bs;
       st.blocksX = (g.iw + bs - 1) / bs;
       int64_t pixels = g.n * g.ih * g.iw;

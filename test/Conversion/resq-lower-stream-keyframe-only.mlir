@@ -7,12 +7,12 @@
 // a are -1 in the layout), Q and A are step intermediates (memref.alloc, for
 // resq-plan-scratch), R is not written and no residual code is emitted.
 // A `standard` layer in a stream with residual frames is lowered the same way.
-// CHECK: module attributes {resq.stream_layout = {layers = [{a = -1 : i64, a_shape = array<i64: 1, 8, 8, 8>, blocks = 64 : i64, dense_macs = 15488 : i64, in_channels = 4 : i64, kind = "conv2d", name = "conv0", r = -1 : i64, r_bytes = 2 : i64, r_shape = array<i64: 1, 8, 8, 16>, stats = 64 : i64}], size = 192 : i64}}
+// CHECK: module attributes {resq.stream_layout = {layers = [{a = -1 : i64, a_shape = array<i64: 1, 8, 8, 8>, blocks = 64 : i64, dense_macs = 15488 : i64, in_channels = 4 : i64, kind = "conv2d", name = "conv0", r = -1 : i64, r_bytes = 2 : i64, r_shape = array<i64: 1, 8, 8, 4>, stats = 64 : i64}], size = 192 : i64}}
 // CHECK-LABEL: func.func @main
 // CHECK-NOT: xi16>
-// CHECK: %[[CODES:.*]] = memref.alloc() : memref<1024xi8>
-// CHECK: memref.view %[[CODES]]{{.*}} to memref<1x8x8x16xi8>
-// CHECK: memref.view %[[CODES]]{{.*}} to memref<1x8x8x4xi32>
+// CHECK: %[[CODES:.*]] = memref.alloc() : memref<256xi8>
+// CHECK: memref.view %[[CODES]]{{.*}} to memref<1x8x8x4xi8>
+// CHECK: memref.view %[[CODES]]{{.*}} to memref<1x8x8x1xi32>
 // CHECK: %[[AV:.*]] = memref.alloc() : memref<1x8x8x8xi32>
 // CHECK-NOT: vector.reduction <maxui>
 // CHECK-NOT: xi16>

@@ -4,9 +4,9 @@
 // stream keeps it as int8 (r_bytes = 1), half the bytes of int16.
 // CHECK: resq.stream_layout = {layers = [{{{.*}}r_bytes = 1 : i64{{.*}}}]
 // CHECK-LABEL: func.func @main
-// CHECK: %[[R:.*]] = memref.view %arg0{{.*}} to memref<1x8x8x16xi8>
-// CHECK: vector.load %[[R]]{{.*}} : memref<1x8x8x16xi8>, vector<16xi8>
-// CHECK: vector.store %{{.*}}, %[[R]]{{.*}} : memref<1x8x8x16xi8>, vector<16xi8>
+// CHECK: %[[R:.*]] = memref.view %arg0{{.*}} to memref<1x8x8x4xi8>
+// CHECK: vector.load %[[R]]{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
+// CHECK: vector.store %{{.*}}, %[[R]]{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
 // CHECK-NOT: xi16>
 
 func.func @main(%s: !resq.stream, %x: tensor<1x8x8x4xi8>) -> tensor<1x8x8x8xi32> {

@@ -11,8 +11,9 @@
 // NOROWS-NOT: resq.rows
 
 // The stream state is laid out in one buffer; the layout is recorded for
-// runners and C headers.
-// CHECK: module attributes {resq.stream_layout = {layers = [{a = 2240 : i64, a_shape = array<i64: 1, 8, 8, 8>, blocks = 4 : i64, dense_macs = 15488 : i64, in_channels = 4 : i64, kind = "conv2d", name = "conv0", r = 192 : i64, r_bytes = 2 : i64, r_shape = array<i64: 1, 8, 8, 16>, stats = 64 : i64}], size = [[SIZE:[0-9]+]] : i64}}
+// runners and C headers. With at most 4 input channels, R and Q hold 4
+// channels per pixel (16 otherwise) and the passes over them use 4 lanes.
+// CHECK: module attributes {resq.stream_layout = {layers = [{a = 704 : i64, a_shape = array<i64: 1, 8, 8, 8>, blocks = 4 : i64, dense_macs = 15488 : i64, in_channels = 4 : i64, kind = "conv2d", name = "conv0", r = 192 : i64, r_bytes = 2 : i64, r_shape = array<i64: 1, 8, 8, 4>, stats = 64 : i64}], size = [[SIZE:[0-9]+]] : i64}}
 // Weights are packed at compile time (portable: 16 output lanes per input
 // channel and tap), the bias padded to whole vectors.
 // CHECK-DAG: memref.global "private" constant @__resq_conv0_bias : memref<16xi32>
@@ -29,8 +30,8 @@
 // CHECK: %[[H:.*]] = memref.view %[[S]][%{{.*}}][] : memref<[[SIZE]]xi8> to memref<8xi64>
 // The codes Q and the blocks' bit-widths live for one layer of one frame:
 // step intermediates, not stream state.
-// CHECK: memref.alloc() : memref<1024xi8>
-// CHECK: memref.view %[[S]]{{.*}} to memref<1x8x8x16xi16>
+// CHECK: memref.alloc() : memref<256xi8>
+// CHECK: memref.view %[[S]]{{.*}} to memref<1x8x8x4xi16>
 // CHECK: memref.alloc() : memref<1x2x2xi8>
 // CHECK: %[[AV:.*]] = memref.view %[[S]]{{.*}} to memref<1x8x8x8xi32>
 // A first pass only reads: per block, the largest rounded residual picks
@@ -40,12 +41,12 @@
 // Keyframe (R <- X, Q <- X) or residual frame (a second pass stores R and
 // Q, unless every block is 0-bit).
 // CHECK: scf.if
-// CHECK: vector.store %{{.*}} : memref<1x8x8x16xi16>, vector<16xi16>
-// CHECK: vector.store %{{.*}} : memref<1x8x8x16xi8>, vector<16xi8>
+// CHECK: vector.store %{{.*}} : memref<1x8x8x4xi16>, vector<4xi16>
+// CHECK: vector.store %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
 // CHECK: } else {
 // CHECK: scf.if
-// CHECK: vector.store %{{.*}} : memref<1x8x8x16xi16>, vector<16xi16>
-// CHECK: vector.store %{{.*}} : memref<1x8x8x16xi8>, vector<16xi8>
+// CHECK: vector.store %{{.*}} : memref<1x8x8x4xi16>, vector<4xi16>
+// CHECK: vector.store %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
 // The accumulator is returned as a tensor; rescale stays TOSA.
 // CHECK: %[[ACC:.*]] = bufferization.to_tensor %[[AV]] restrict
 // CHECK: tosa.rescale %[[ACC]]
@@ -56,16 +57,16 @@
 // flipped when stored, on the keyframe path and on the residual one), so
 // the kernel broadcasts four of them as they are.
 // VNNI: memref.global "private" constant @__resq_conv0_weight_sums : memref<144xi32>
-// VNNI: %[[FLIP:.*]] = vector.broadcast %c-128_i8 : i8 to vector<16xi8>
-// VNNI-NEXT: %[[UK:.*]] = arith.xori %{{.*}}, %[[FLIP]] : vector<16xi8>
-// VNNI-NEXT: vector.store %[[UK]], %{{.*}} : memref<1x8x8x16xi8>, vector<16xi8>
+// VNNI: %[[FLIP:.*]] = vector.broadcast %c-128_i8 : i8 to vector<4xi8>
+// VNNI-NEXT: %[[UK:.*]] = arith.xori %{{.*}}, %[[FLIP]] : vector<4xi8>
+// VNNI-NEXT: vector.store %[[UK]], %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
 // One output block (8 channels): its sum goes to four accumulator chains
 // in turn (the first takes the product, the others move up), added at the
 // end, so that consecutive dot products do not wait on each other.
 // VNNI: scf.for {{.*}} iter_args(%{{.*}} = %[[Z:.*]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]]) -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
 // VNNI: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
 // VNNI: scf.for {{.*}} iter_args(%[[C0:[^ ]*]] = %{{.*}}, %[[C1:[^ ]*]] = %{{.*}}, %[[C2:[^ ]*]] = %{{.*}}, %[[C3:[^ ]*]] = %{{.*}}) -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
-// VNNI: %[[QUAD:.*]] = memref.load %{{.*}} : memref<1x8x8x4xi32>
+// VNNI: %[[QUAD:.*]] = memref.load %{{.*}} : memref<1x8x8x1xi32>
 // VNNI-NEXT: %[[CODES:.*]] = vector.broadcast %[[QUAD]] : i32 to vector<16xi32>
 // VNNI-NEXT: %[[BYTES:.*]] = vector.bitcast %[[CODES]] : vector<16xi32> to vector<64xi8>
 // VNNI: %[[DOT:.*]] = resq.dot_bytes %[[C0]], %[[BYTES]], %{{.*}} : vector<64xi8> -> vector<16xi32>
@@ -74,9 +75,9 @@
 // VNNI-NEXT: %[[S012:.*]] = arith.addi %[[S01]], %[[CH]]#2 : vector<16xi32>
 // VNNI-NEXT: arith.addi %[[S012]], %[[CH]]#3 : vector<16xi32>
 // VNNI: } else {
-// VNNI: %[[FLIPR:.*]] = vector.broadcast %c-128_i8{{.*}} : i8 to vector<16xi8>
-// VNNI-NEXT: %[[UR:.*]] = arith.xori %{{.*}}, %[[FLIPR]] : vector<16xi8>
-// VNNI-NEXT: vector.store %[[UR]], %{{.*}} : memref<1x8x8x16xi8>, vector<16xi8>
+// VNNI: %[[FLIPR:.*]] = vector.broadcast %c-128_i8{{.*}} : i8 to vector<4xi8>
+// VNNI-NEXT: %[[UR:.*]] = arith.xori %{{.*}}, %[[FLIPR]] : vector<4xi8>
+// VNNI-NEXT: vector.store %[[UR]], %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
 
 // BADCPU: error: resq-lower-stream: unknown target-cpu 'pentium-xyz'
 
