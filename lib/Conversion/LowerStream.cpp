@@ -657,6 +657,22 @@ void LayerLowering::emitResidualQuantization(Value key) {
   };
   Value rowUses = blockUses(true, "block_row_uses");
   Value columnUses = blockUses(false, "block_column_uses");
+  // The bit-width of every largest rounded residual m up to 255, tabulated:
+  // the smallest allowed width whose range 2^(b-1) - 1 holds m, else the
+  // widest (from 255 on every width short of 9 bits clamps). One load per
+  // block instead of a compare and select per allowed width.
+  SmallVector<int8_t> widthOf(256);
+  for (int64_t m = 0; m < 256; ++m) {
+    int64_t width = widths.back();
+    for (int64_t w : llvm::reverse(widths.drop_back()))
+      if (m <= (w == 0 ? 0 : (int64_t(1) << (w - 1)) - 1))
+        width = w;
+    widthOf[m] = static_cast<int8_t>(width);
+  }
+  Value widthTable = global(
+      "bit_widths",
+      DenseElementsAttr::get(RankedTensorType::get({256}, b.getI8Type()),
+                             ArrayRef<int8_t>(widthOf)));
   e.ifThen(arith::XOrIOp::create(b, key, arith::ConstantIntOp::create(b, 1, 1)),
            [&] {
     e.loop(0, g.n, [&](Value n) {
@@ -681,14 +697,10 @@ void LayerLowering::emitResidualQuantization(Value key) {
           })[0];
           Value m = vector::ReductionOp::create(
               b, vector::CombiningKind::MAXUI, maxima);
-          // The smallest allowed width whose range 2^(b-1) - 1 holds m.
-          Value width = e.i32(widths.back());
-          for (int64_t w : llvm::reverse(widths.drop_back())) {
-            int64_t range = w == 0 ? 0 : (int64_t(1) << (w - 1)) - 1;
-            width = e.select(e.cmp(P::ule, m, e.i32(range)), e.i32(w), width);
-          }
-          e.store(e.trunc(width, b.getI8Type()), bitsView,
-                  ValueRange{n, by, bx});
+          Value width = e.load(
+              widthTable,
+              ValueRange{e.toIndex(arith::MinUIOp::create(b, m, e.i32(255)))});
+          e.store(width, bitsView, ValueRange{n, by, bx});
         });
         // The row's statistics from its bit-widths, in a loop of its own
         // (it vectorizes): blocks per width, the taps that read a changed

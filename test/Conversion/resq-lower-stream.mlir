@@ -23,6 +23,9 @@
 // 2 + 3 + 3 + 3; rows 4-7 likewise).
 // CHECK-DAG: memref.global "private" constant @__resq_conv0_block_row_uses : memref<2xi64> = dense<11>
 // CHECK-DAG: memref.global "private" constant @__resq_conv0_block_column_uses : memref<2xi64> = dense<11>
+// The bit-width of each largest rounded residual m of a block, tabulated
+// for bits [0, 2, 4, 8]: 0 for m = 0, 2 for 1, 4 for 2..7, 8 from 8 on.
+// CHECK-DAG: memref.global "private" constant @__resq_conv0_bit_widths : memref<256xi8> = dense<"0x00020404040404040808{{(08)+}}">
 // CHECK-LABEL: func.func @main
 // CHECK-SAME: (%[[S:.*]]: memref<[[SIZE]]xi8>, %{{.*}}: tensor<1x8x8x4xi8>) -> tensor<1x8x8x8xi8>
 // CHECK-SAME: attributes {llvm.emit_c_interface}
@@ -36,7 +39,10 @@
 // CHECK: %[[AV:.*]] = memref.view %[[S]]{{.*}} to memref<1x8x8x8xi32>
 // A first pass only reads: per block, the largest rounded residual picks
 // the bit-width; nothing is stored before the keyframe decision.
-// CHECK: vector.reduction <maxui>
+// CHECK: %[[M:.*]] = vector.reduction <maxui>
+// CHECK: %[[CAPPED:.*]] = arith.minui %[[M]], %c255_i32
+// CHECK: %[[AT:.*]] = arith.index_cast %[[CAPPED]]
+// CHECK: memref.load %{{.*}}[%[[AT]]] : memref<256xi8>
 // CHECK-NOT: vector.store
 // Keyframe (R <- X, Q <- X) or residual frame (a second pass stores R and
 // Q, unless every block is 0-bit).
