@@ -16,6 +16,7 @@
 #include "resq/Video/VideoReader.h"
 
 #include "llvm/Support/Format.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -170,7 +171,11 @@ int bench::runChangeSweep(llvm::StringRef path, llvm::StringRef videoPath,
      << kBlock << "x" << kBlock << " input blocks (" << numBlocks
      << "), one frame of " << videoPath << ".\n";
   llvm::outs() << "\n" << table;
-  if (!reportDir.empty() && !writeReport(reportDir, "sweep.md", table))
+  // One report per swept build: sweep-dynamic.md for model.dynamic.mlir.
+  llvm::StringRef stem = llvm::sys::path::stem(path);
+  stem.consume_front("model.");
+  if (!reportDir.empty() &&
+      !writeReport(reportDir, ("sweep-" + stem + ".md").str(), table))
     return 1;
   return 0;
 }

@@ -11,8 +11,9 @@
 # (the accuracy reference); all frames (default) after 10 warm-up frames.
 # Then, per model, the kernel of every linear layer shape against the CPU's
 # measured VNNI peak, and the change sweep (ms per frame when p% of the
-# input changes). Tables and plots go to out/bench/MODEL/ (results.md,
-# results.json, plot.svg, kernels.md, sweep.md).
+# input changes) of ResQ dynamic and of its residual-only build. Tables and
+# plots go to out/bench/MODEL/ (results.md, results.json, plot.svg,
+# kernels.md, sweep-dynamic.md, sweep-residual-only.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MODELS=(selfie pose) FRAMES=0 BUILD="$ROOT/build"
@@ -57,7 +58,11 @@ for MODEL in "${MODELS[@]}"; do
   "$BUILD/bin/resq-bench" --kernels "$KERNELMODEL" \
     --report "$ROOT/out/bench/$MODEL"
   echo
-  echo "== sweep: $MODEL ResQ dynamic, p% of the input blocks changing per frame"
-  "$BUILD/bin/resq-bench" --sweep "$OUT/model.dynamic.mlir" \
-    --video "$ROOT/data/vtest.avi" --report "$ROOT/out/bench/$MODEL"
+  # Both dynamic builds: the main one runs its standard layers dense on
+  # every frame; the residual-only one shows the residual path alone.
+  for BUILDNAME in dynamic residual-only; do
+    echo "== sweep: $MODEL ResQ $BUILDNAME, p% of the input blocks changing per frame"
+    "$BUILD/bin/resq-bench" --sweep "$OUT/model.$BUILDNAME.mlir" \
+      --video "$ROOT/data/vtest.avi" --report "$ROOT/out/bench/$MODEL"
+  done
 done
