@@ -657,10 +657,11 @@ void LayerLowering::emitResidualQuantization(Value key) {
   };
   Value rowUses = blockUses(true, "block_row_uses");
   Value columnUses = blockUses(false, "block_column_uses");
-  // The bit-width of every largest rounded residual m up to 255, tabulated:
-  // the smallest allowed width whose range 2^(b-1) - 1 holds m, else the
-  // widest (from 255 on every width short of 9 bits clamps). One load per
-  // block instead of a compare and select per allowed width.
+  // The bit-width of every largest rounded residual m, tabulated: the
+  // smallest allowed width whose range 2^(b-1) - 1 holds m, else the widest.
+  // m is capped at 255, which already needs 9 bits (the widest, as any
+  // larger m). One load per block instead of a compare and select per
+  // allowed width.
   SmallVector<int8_t> widthOf(256);
   for (int64_t m = 0; m < 256; ++m) {
     int64_t width = widths.back();

@@ -191,10 +191,9 @@ void ResidualizePass::runOnOperation() {
                        << static_cast<double>(standardAbove);
     return signalPassFailure();
   }
-  llvm::StringSet<> standardNames;
+  llvm::StringMap<int64_t> stepOverrides, bitOverrides, standardOverrides;
   for (const std::string &name : standardLayers)
-    standardNames.insert(name);
-  llvm::StringMap<int64_t> stepOverrides, bitOverrides;
+    standardOverrides[name] = 1;
   if (failed(parseLayerValues(module, "layer-steps", layerSteps,
                               stepOverrides)) ||
       failed(parseLayerValues(module, "layer-bits", layerBits,
@@ -316,7 +315,7 @@ void ResidualizePass::runOnOperation() {
       emitLayerError() << "bit-width must be 2 to 8, got " << layerBitWidth;
       return signalPassFailure();
     }
-    bool standard = standardNames.contains(unique);
+    bool standard = standardOverrides.contains(unique);
     if (standard)
       matchedOverrides.insert("standard:" + unique);
     if (auto changed = op->getAttrOfType<FloatAttr>("resq.changed"))
@@ -347,9 +346,6 @@ void ResidualizePass::runOnOperation() {
     }
     return true;
   };
-  llvm::StringMap<int64_t> standardOverrides;
-  for (const std::string &name : standardLayers)
-    standardOverrides[name] = 1;
   if (!checkMatched(stepOverrides, "step", "layer-steps") ||
       !checkMatched(bitOverrides, "bits", "layer-bits") ||
       !checkMatched(standardOverrides, "standard", "standard-layers"))
