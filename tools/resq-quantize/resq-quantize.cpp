@@ -359,6 +359,9 @@ int main(int argc, char **argv) {
     return fail("unknown --method '" + method + "' (mse, percentile, minmax)");
   if (percentile <= 50 || percentile > 100)
     return fail("--percentile must be in (50, 100]");
+  if (changeFrames < 0 || changeFrames == 1)
+    return fail("--change-frames takes 0 (not measured) or at least 2 "
+                "frames (change is measured between consecutive ones)");
   if (keepFloatTop < 0 || sensitivityFrames < 0)
     return fail("--keep-float-top and --sensitivity-frames take counts >= 0");
   if ((keepFloatTop > 0 || keepFloatAbove > 0 || sensitivityFrames > 0) &&
