@@ -600,6 +600,11 @@ int main(int argc, char **argv) {
   std::vector<npy::Array> stateR, stateA;
   if (dumpState) {
     for (const LayerLayout &l : layout.layers) {
+      if (!l.keepsState()) { // nothing to record: empty placeholders
+        stateR.emplace_back(npy::DType::Int16, std::vector<int64_t>{0});
+        stateA.emplace_back(npy::DType::Int32, std::vector<int64_t>{0});
+        continue;
+      }
       std::vector<int64_t> rShape = l.rShape;
       rShape.back() = l.inChannels;
       stateR.emplace_back(npy::DType::Int16, withFrames(rShape));
@@ -658,7 +663,7 @@ int main(int argc, char **argv) {
       sum.skipped += stats.skippedFraction();
       sum.bits += stats.meanBits();
       sum.macs += double(stats.macs);
-      if (dumpState) {
+      if (dumpState && layout.layers[l].keepsState()) {
         npy::Array r = stream.reconstructedInput(l);
         npy::Array a = stream.accumulator(l);
         std::memcpy(stateR[l].data.data() + f * r.byteSize(), r.data.data(),
