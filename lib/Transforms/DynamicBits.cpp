@@ -65,24 +65,24 @@ struct DynamicBitsPass
       if (!isResidualLinearOp(op))
         return WalkResult::advance();
       ResidualAttr old = getResidual(op);
-      // A standard layer checks no change; the scene cut of 'first' goes
-      // to the first layer that does.
-      bool firstLayer = !sawChangeCheck && !old.getStandard();
-      sawChangeCheck |= !old.getStandard();
+      // A standard layer checks no change, so it applies neither rule; the
+      // scene cut of 'first' goes to the first layer that does.
+      bool checksChange = !old.getStandard();
+      bool firstLayer = checksChange && !sawChangeCheck;
+      sawChangeCheck |= checksChange;
       sawLayer = true;
       LinearGeometry g = getLinearGeometry(op);
       int64_t blocks = g.n * ((g.ih + block - 1) / block) *
                        ((g.iw + block - 1) / block);
-      // Out-of-range values reach the attribute verifier below unchanged.
-      bool applies = blocks >= sceneCutMinBlocks && !old.getStandard() &&
-                     (sceneCutLayers == "all" || firstLayer);
-      double layerSceneCut = applies ? sceneCut : 1.0;
       // A handful of blocks says as little about how much changed as it
-      // does about the scene: the same minimum applies.
+      // does about the scene: the same minimum applies to both rules.
+      bool enoughBlocks = checksChange && blocks >= sceneCutMinBlocks;
+      // Out-of-range values reach the attribute verifier below unchanged.
+      bool applies =
+          enoughBlocks && (sceneCutLayers == "all" || firstLayer);
+      double layerSceneCut = applies ? sceneCut : 1.0;
       double layerDenseAbove =
-          blocks >= sceneCutMinBlocks && !old.getStandard()
-              ? static_cast<double>(denseAbove)
-              : 1.0;
+          enoughBlocks ? static_cast<double>(denseAbove) : 1.0;
       ResidualAttr attr = ResidualAttr::getChecked(
           emitOptionError, op->getContext(), old.getStep(),
           ArrayRef<int64_t>(widths), static_cast<int64_t>(block),

@@ -110,7 +110,7 @@ def test(tools):
     # plain graph on every frame.
     exact = e2e.resq_run(
         tools, e2e.residualize(tools, model, tag + ".exact", step=1,
-                               dynamic=dict(DYNAMIC, bit_set=[0, 2, 4, 8]),
+                               dynamic=DYNAMIC,
                                standard_layers=rest),
         frames_path, tag + ".exact", stats=True)
     for f in everything:

@@ -326,6 +326,15 @@ readVideoFrames(llvm::StringRef path, const runtime::TensorSpec &input,
   return frames;
 }
 
+/// A linear layer that resq-residualize turns into a stream layer: int8,
+/// not kept in float. In program order they are the stream's layers.
+bool isStreamLayer(Operation *op) {
+  return isa<tosa::Conv2DOp, tosa::DepthwiseConv2DOp, tosa::TransposeConv2DOp,
+             tosa::MatMulOp>(op) &&
+         !op->hasAttr("resq.keep_float") &&
+         getElementTypeOrSelf(op->getOperand(0).getType()).isInteger(8);
+}
+
 std::string printModule(ModuleOp module) {
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -647,13 +656,9 @@ int main(int argc, char **argv) {
       return steps;
     };
     auto setSteps = [&](ModuleOp m, const std::vector<int64_t> &steps) {
-      SmallVector<FloatLayer> unused;
       size_t i = 0;
       m.walk([&](Operation *op) {
-        if (!isa<tosa::Conv2DOp, tosa::DepthwiseConv2DOp,
-                 tosa::TransposeConv2DOp, tosa::MatMulOp>(op) ||
-            op->hasAttr("resq.keep_float") ||
-            !getElementTypeOrSelf(op->getOperand(0).getType()).isInteger(8))
+        if (!isStreamLayer(op))
           return;
         while (i < report.size() && report[i].keptFloat)
           ++i;
@@ -674,19 +679,23 @@ int main(int argc, char **argv) {
     llvm::errs() << llvm::format("  %8s %10s %12s %9s %9s\n", "factor",
                                  "rel. error", "bits per MAC", "skipped",
                                  "keyframes");
-    // Residualizes the int8 model with the given steps and runs the frames.
-    auto evaluate = [&](const std::vector<int64_t> &candidateSteps)
-        -> llvm::Expected<RunResult> {
+    // Residualizes the int8 model with the given steps (and dynamic bits,
+    // by default the pass's defaults) and runs the frames (by default the
+    // calibration frames).
+    auto evaluate = [&](const std::vector<int64_t> &candidateSteps,
+                        const resq::ResQDynamicBitsOptions &dynamic = {},
+                        const resq::npy::Array *on = nullptr,
+                        int64_t onCount = 0) -> llvm::Expected<RunResult> {
       OwningOpRef<ModuleOp> candidate(cast<ModuleOp>((*module)->clone()));
       setSteps(*candidate, candidateSteps);
       PassManager pm(&context);
       pm.addPass(resq::createResQResidualize());
-      pm.addPass(resq::createResQDynamicBits());
+      pm.addPass(resq::createResQDynamicBits(dynamic));
       if (failed(pm.run(*candidate)))
         return llvm::createStringError("residualizing the calibrated model "
                                        "failed");
-      return runFrames(printModule(*candidate), *frames, count,
-                       in.byteSize());
+      return runFrames(printModule(*candidate), on ? *on : *frames,
+                       on ? onCount : count, in.byteSize());
     };
     double chosen = 0;
     std::optional<RunResult> chosenRun;
@@ -780,18 +789,11 @@ int main(int argc, char **argv) {
         changeInput = &*consecutive;
         changeCount = consecutive->shape[0];
       }
-      OwningOpRef<ModuleOp> candidate(cast<ModuleOp>((*module)->clone()));
-      PassManager pm(&context);
-      pm.addPass(resq::createResQResidualize());
       resq::ResQDynamicBitsOptions pixels;
       pixels.bitSet = {0, 2, 3, 4, 5, 6, 7, 8};
       pixels.block = 1;
       pixels.sceneCut = 1.0;
-      pm.addPass(resq::createResQDynamicBits(pixels));
-      if (failed(pm.run(*candidate)))
-        return fail("residualizing the calibrated model failed");
-      auto run = runFrames(printModule(*candidate), *changeInput, changeCount,
-                           in.byteSize());
+      auto run = evaluate(steps, pixels, changeInput, changeCount);
       if (!run)
         return fail(llvm::toString(run.takeError()));
       std::vector<double> changed;
@@ -804,11 +806,7 @@ int main(int argc, char **argv) {
                    << changeCount << " consecutive frames:";
       size_t l = 0;
       module->walk([&](Operation *op) {
-        if (!isa<tosa::Conv2DOp, tosa::DepthwiseConv2DOp,
-                 tosa::TransposeConv2DOp, tosa::MatMulOp>(op) ||
-            op->hasAttr("resq.keep_float") ||
-            !getElementTypeOrSelf(op->getOperand(0).getType()).isInteger(8) ||
-            l >= changed.size())
+        if (!isStreamLayer(op) || l >= changed.size())
           return;
         llvm::errs() << llvm::format(" %.0f%%", 100 * changed[l]);
         op->setAttr("resq.changed",
