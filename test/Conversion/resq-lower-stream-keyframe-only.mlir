@@ -9,6 +9,13 @@
 // A `standard` layer in a stream with residual frames is lowered the same way.
 // CHECK: module attributes {resq.stream_layout = {layers = [{a = -1 : i64, a_shape = array<i64: 1, 8, 8, 8>, blocks = 64 : i64, dense_macs = 15488 : i64, in_channels = 4 : i64, kind = "conv2d", name = "conv0", r = -1 : i64, r_bytes = 2 : i64, r_shape = array<i64: 1, 8, 8, 4>, stats = 64 : i64}], size = 192 : i64}}
 // CHECK-LABEL: func.func @main
+// Its statistics are constants: the step's entry writes them (16 slots
+// cleared, the block count, a keyframe's histogram, flag, MACs and BOPs),
+// not the code between two layers' parallel loop nests.
+// CHECK-NEXT: %{{.*}} = arith.constant 64 : index
+// CHECK-NEXT: %[[STATS:.*]] = memref.view %arg0[%{{.*}}][] : memref<192xi8> to memref<16xi64>
+// CHECK-COUNT-29: memref.store %{{.*}}, %[[STATS]][%{{.*}}] : memref<16xi64>
+// CHECK-NOT: memref.store %{{.*}}, %[[STATS]]{{\[}}
 // CHECK-NOT: xi16>
 // CHECK: %[[CODES:.*]] = memref.alloc() : memref<256xi8>
 // CHECK: memref.view %[[CODES]]{{.*}} to memref<1x8x8x4xi8>
@@ -16,6 +23,7 @@
 // CHECK: %[[AV:.*]] = memref.alloc() : memref<1x8x8x8xi32>
 // CHECK-NOT: vector.reduction <maxui>
 // CHECK-NOT: xi16>
+// CHECK-NOT: memref.store %{{.*}}, %[[STATS]]{{\[}}
 // CHECK: %[[ACC:.*]] = bufferization.to_tensor %[[AV]] restrict
 // CHECK: tosa.rescale %[[ACC]]
 

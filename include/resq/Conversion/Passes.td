@@ -130,12 +130,16 @@ def ResQOuterParallelLoops
     vectorizes. Loop nests with less than `min-iterations` iterations in
     all (the parallel dimensions times the largest nest of sequential loops
     inside them), and `scf.parallel` nested in another, become `scf.for`
-    loops entirely: a fork costs more than they do. The kernels' row loops of
+    loops entirely: a fork costs more than they do. (An iteration of the
+    glue is often a vector of channels, and after
+    `resq-merge-parallel-regions` most loop nests share a fork; a
+    sequential one there runs on one thread while the others wait, so the
+    bar is low: 512.) The kernels' row loops of
     `resq-lower-stream` (marked `resq.rows`) stay parallel whenever they
     have two rows or more.
   }];
   let options = [
-    Option<"minIterations", "min-iterations", "int64_t", "4096",
+    Option<"minIterations", "min-iterations", "int64_t", "512",
            "Loop nests with fewer iterations in all stay sequential">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
