@@ -130,8 +130,11 @@ static cl::opt<unsigned> candidateOptLevel(
 static cl::opt<int> refineSteps(
     "refine-steps",
     cl::desc("After the global search, try up to this many single-layer "
-             "step increases, costliest layers (by BOPs) first, keeping each "
-             "that stays within --residual-target (one compile each)"),
+             "step increases (to the next odd step), in rounds over the "
+             "layers, costliest (by BOPs) first, keeping each that stays "
+             "within --residual-target and lowers the bits per MAC; a layer "
+             "whose increase is rejected is not tried again (one compile "
+             "each)"),
     cl::init(0), cl::cat(category));
 static cl::opt<int> changeFrames(
     "change-frames",
@@ -197,6 +200,15 @@ struct RunResult {
   /// residual frames.
   std::vector<double> layerBops, layerBlocks, layerSkipped;
 };
+
+/// Dynamic bits as the main job's builds use them: every width 0, 2..8,
+/// chosen per pixel. Step calibration measures error and bits with these.
+resq::ResQDynamicBitsOptions perPixelWidths() {
+  resq::ResQDynamicBitsOptions options;
+  options.bitSet = {0, 2, 3, 4, 5, 6, 7, 8};
+  options.block = 1;
+  return options;
+}
 
 /// Indices of the results named by --error-outputs (empty: all).
 std::vector<bool> measuredResults;
@@ -683,7 +695,8 @@ int main(int argc, char **argv) {
     // by default the pass's defaults) and runs the frames (by default the
     // calibration frames).
     auto evaluate = [&](const std::vector<int64_t> &candidateSteps,
-                        const resq::ResQDynamicBitsOptions &dynamic = {},
+                        const resq::ResQDynamicBitsOptions &dynamic =
+                            perPixelWidths(),
                         const resq::npy::Array *on = nullptr,
                         int64_t onCount = 0) -> llvm::Expected<RunResult> {
       OwningOpRef<ModuleOp> candidate(cast<ModuleOp>((*module)->clone()));
@@ -728,6 +741,12 @@ int main(int argc, char **argv) {
         chosenRun = std::move(*run);
       }
       const RunResult *base = &*chosenRun;
+      // Clamping alone can put steps of 1 over the target (strided
+      // calibration frames: large residuals); a coarser step only adds
+      // error there, so every trial would be rejected.
+      double baseError =
+          relativeRmsError(base->outputs, floatOutputs->outputs);
+      bool overTarget = baseError > allowed;
       // Stream layers are the report's layers that were not kept in float.
       std::vector<size_t> reportIndex;
       for (size_t i = 0; i < report.size(); ++i)
@@ -741,28 +760,53 @@ int main(int argc, char **argv) {
           return base->layerBops[a] > base->layerBops[b];
         return a < b;
       });
-      llvm::errs() << "  refining steps, costliest layers first:\n";
+      if (overTarget)
+        llvm::errs() << llvm::format("  steps of 1 already exceed the "
+                                     "target (error %.4f): no refinement\n",
+                                     baseError);
+      else if (base->layerBops.empty())
+        llvm::errs() << "  no residual frames at these steps (the scene-cut "
+                        "rule made every frame a keyframe): nothing to "
+                        "refine\n";
+      else
+        llvm::errs() << "  refining steps, costliest layers first:\n";
+      // Rounds over the layers, each trying the next odd step of every
+      // layer not yet rejected; a step stays when the error stays within
+      // the target and the bits per MAC drop (a coarser step early can
+      // wake later layers: selfie's first layer at step 7 cost bits).
       int trials = 0;
-      for (size_t l : order) {
-        if (trials >= refineSteps || l >= reportIndex.size())
-          break;
-        size_t i = reportIndex[l];
-        std::vector<int64_t> trial = steps;
-        trial[i] = 2 * steps[i] + 1;
-        auto run = evaluate(trial);
-        if (!run)
-          return fail(llvm::toString(run.takeError()));
-        ++trials;
-        double e = relativeRmsError(run->outputs, floatOutputs->outputs);
-        bool keep = e <= allowed;
-        llvm::errs() << llvm::format("    %-40.40s step %3lld -> %3lld: error "
-                                     "%.4f, %.2f bits per MAC%s\n",
-                                     report[i].name.c_str(),
-                                     (long long)steps[i], (long long)trial[i],
-                                     e, run->bitsPerMac,
-                                     keep ? "" : " (rejected)");
-        if (keep)
-          steps = trial;
+      double bits = base->bitsPerMac;
+      std::vector<bool> rejected(order.size(), false);
+      for (bool progress = !overTarget; progress && trials < refineSteps;) {
+        progress = false;
+        for (size_t l : order) {
+          if (trials >= refineSteps)
+            break;
+          if (l >= reportIndex.size() || rejected[l])
+            continue;
+          size_t i = reportIndex[l];
+          std::vector<int64_t> trial = steps;
+          trial[i] = steps[i] + 2;
+          auto run = evaluate(trial);
+          if (!run)
+            return fail(llvm::toString(run.takeError()));
+          ++trials;
+          double e = relativeRmsError(run->outputs, floatOutputs->outputs);
+          bool keep = e <= allowed && run->bitsPerMac < bits;
+          llvm::errs() << llvm::format(
+              "    %-40.40s step %3lld -> %3lld: error %.4f, %.2f bits per "
+              "MAC%s\n",
+              report[i].name.c_str(), (long long)steps[i],
+              (long long)trial[i], e, run->bitsPerMac,
+              keep ? "" : " (rejected)");
+          if (!keep) {
+            rejected[l] = true;
+            continue;
+          }
+          steps = std::move(trial);
+          bits = run->bitsPerMac;
+          progress = true;
+        }
       }
     }
     setSteps(*module, steps);
@@ -789,9 +833,7 @@ int main(int argc, char **argv) {
         changeInput = &*consecutive;
         changeCount = consecutive->shape[0];
       }
-      resq::ResQDynamicBitsOptions pixels;
-      pixels.bitSet = {0, 2, 3, 4, 5, 6, 7, 8};
-      pixels.block = 1;
+      resq::ResQDynamicBitsOptions pixels = perPixelWidths();
       pixels.sceneCut = 1.0;
       auto run = evaluate(steps, pixels, changeInput, changeCount);
       if (!run)
