@@ -692,7 +692,7 @@ int main(int argc, char **argv) {
                                  "rel. error", "bits per MAC", "skipped",
                                  "keyframes");
     // Residualizes the int8 model with the given steps (and dynamic bits,
-    // by default the pass's defaults) and runs the frames (by default the
+    // by default every width per pixel) and runs the frames (by default the
     // calibration frames).
     auto evaluate = [&](const std::vector<int64_t> &candidateSteps,
                         const resq::ResQDynamicBitsOptions &dynamic =
