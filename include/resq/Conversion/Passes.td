@@ -134,12 +134,12 @@ def ResQOuterParallelLoops
     glue is often a vector of channels, and after
     `resq-merge-parallel-regions` most loop nests share a fork; a
     sequential one there runs on one thread while the others wait, so the
-    bar is low: 512.) The kernels' row loops of
+    bar is low: 256.) The kernels' row loops of
     `resq-lower-stream` (marked `resq.rows`) stay parallel whenever they
     have two rows or more.
   }];
   let options = [
-    Option<"minIterations", "min-iterations", "int64_t", "512",
+    Option<"minIterations", "min-iterations", "int64_t", "256",
            "Loop nests with fewer iterations in all stay sequential">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
