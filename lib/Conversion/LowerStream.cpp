@@ -94,6 +94,12 @@ int64_t roundUp(int64_t value, int64_t multiple) {
   return (value + multiple - 1) / multiple * multiple;
 }
 
+/// The largest |Q| a bit-width holds, 2^(b-1) - 1 (symmetric; 0 bits hold
+/// only 0).
+int64_t largestCode(int64_t width) {
+  return width == 0 ? 0 : (int64_t(1) << (width - 1)) - 1;
+}
+
 /// Channels of a layer's R and Q per input pixel: whole vectors of 16, or 4
 /// for a convolution with at most 4 input channels (a network's first
 /// layer, RGB), whose passes over X, R and Q would otherwise move 16 bytes
@@ -666,7 +672,7 @@ void LayerLowering::emitResidualQuantization(Value key) {
   for (int64_t m = 0; m < 256; ++m) {
     int64_t width = widths.back();
     for (int64_t w : llvm::reverse(widths.drop_back()))
-      if (m <= (w == 0 ? 0 : (int64_t(1) << (w - 1)) - 1))
+      if (m <= largestCode(w))
         width = w;
     widthOf[m] = static_cast<int8_t>(width);
   }
@@ -771,8 +777,7 @@ void LayerLowering::emitResidualQuantization(Value key) {
 /// changed rows.
 void LayerLowering::emitQuantize(Value n, Value y, Value x, Value c0) {
   using P = arith::CmpIPredicate;
-  int64_t widest = residual.getBits().back();
-  int64_t range = widest == 0 ? 0 : (int64_t(1) << (widest - 1)) - 1;
+  int64_t range = largestCode(residual.getMaxBits());
   auto [d, rounded, r] = residualAt(n, y, x, c0);
   Value clamped =
       arith::MinUIOp::create(b, rounded, e.splatI32(range, lanes()));

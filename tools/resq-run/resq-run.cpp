@@ -703,12 +703,10 @@ int main(int argc, char **argv) {
     written.push_back(path + ": " + npy::dtypeName(results[k].dtype).str() +
                       " " + npy::formatShape(results[k].shape));
   }
-  size_t dumpedLayers = 0;
   for (size_t l = 0; l < stateR.size(); ++l) {
     // A standard layer (or a keyframe-only stream's) keeps no R and no A.
     if (!layout.layers[l].keepsState())
       continue;
-    ++dumpedLayers;
     llvm::SmallString<128> base(dumpStateDir);
     llvm::sys::path::append(base, fileNameFor(layout.layers[l].name));
     if (llvm::Error e = npy::write((base + ".R.npy").str(), stateR[l]))
@@ -748,6 +746,8 @@ int main(int argc, char **argv) {
   }
   for (const std::string &line : written)
     os << "  wrote " << line << "\n";
+  size_t dumpedLayers = llvm::count_if(
+      layout.layers, [](const LayerLayout &l) { return l.keepsState(); });
   if (!stateR.empty())
     os << "  wrote R and A of " << dumpedLayers << " layer"
        << (dumpedLayers == 1 ? "" : "s") << " to " << dumpStateDir
