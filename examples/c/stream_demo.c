@@ -140,7 +140,7 @@ static void write_stats(FILE *file, int frame, const M(stream) * stream) {
             "\"scene_cut\": %s, \"bits\": {",
             frame, M(layer_names)[layer], s.keyframe ? "true" : "false",
             s.scene_cut ? "true" : "false");
-    for (b = 0; b <= 8; ++b)
+    for (b = 0; b < (int)(sizeof s.bits / sizeof s.bits[0]); ++b)
       fprintf(file, "%s\"%d\": %lld", b ? ", " : "", b, (long long)s.bits[b]);
     fprintf(file,
             "}, \"blocks\": %lld, \"macs\": %lld, \"bops\": %lld, "

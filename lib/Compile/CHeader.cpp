@@ -7,12 +7,14 @@
 //
 // The stream state layout it reads (header slots at offset 0, 16 int64
 // statistics slots per layer) is the one `resq-lower-stream` records in
-// `resq.stream_layout`; see lib/Conversion/LowerStream.cpp (HeaderSlot,
-// StatSlot) and include/resq/Runtime/Session.h (StreamHeader, LayerStats).
+// `resq.stream_layout`; see lib/Conversion/LowerStream.cpp (HeaderSlot),
+// include/resq/Support/StatsLayout.h (StatSlot) and
+// include/resq/Runtime/Session.h (StreamHeader, LayerStats).
 //
 //===----------------------------------------------------------------------===//
 
 #include "resq/Compile/Compile.h"
+#include "resq/Support/StatsLayout.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -31,9 +33,6 @@ namespace {
 /// Byte offsets of the int64 stream header fields (LowerStream's HeaderSlot).
 constexpr int64_t kFramesSlot = 0, kSinceKeySlot = 1, kIsKeySlot = 2,
                   kForceKeySlot = 3;
-/// int64 slots of a layer's statistics record (LowerStream's StatSlot).
-constexpr int64_t kStatKeyframe = 0, kStatSceneCut = 1, kStatHist = 2,
-                  kStatBlocks = 11, kStatMacs = 12, kStatBops = 13;
 
 /// A C string literal holding `text`.
 std::string quote(StringRef text) {
@@ -390,7 +389,9 @@ void HeaderWriter::streamApi() {
         "*/\n"
      << "  int scene_cut;   /* layer: its residuals made the frame a keyframe "
         "*/\n"
-     << "  int64_t bits[9]; /* layer: blocks per residual bit-width 0..8 */\n"
+     << "  int64_t bits[" << kMaxBitWidth + 1
+     << "]; /* layer: blocks per residual bit-width 0.." << kMaxBitWidth
+     << " */\n"
      << "  int64_t blocks;  /* layer: spatial blocks per frame */\n"
      << "  int64_t macs;    /* layer: multiply-accumulates executed */\n"
      << "  int64_t bops;    /* layer: bit operations, sum of MACs x "
@@ -419,7 +420,7 @@ void HeaderWriter::streamApi() {
      << kStatKeyframe * 8 << ") != 0;\n"
      << "  out->scene_cut = " << n << "_state_i64_(stream, at + "
      << kStatSceneCut * 8 << ") != 0;\n"
-     << "  for (b = 0; b <= 8; ++b) {\n"
+     << "  for (b = 0; b <= " << kMaxBitWidth << "; ++b) {\n"
      << "    out->bits[b] = " << n << "_state_i64_(stream, at + "
      << kStatHist * 8 << " + 8 * b);\n"
      << "    sum += b * out->bits[b];\n"

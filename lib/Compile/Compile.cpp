@@ -15,6 +15,7 @@
 
 #include "resq/Compile/Compile.h"
 #include "resq/Conversion/StepFunction.h"
+#include "resq/Support/StatsLayout.h"
 
 #include "Backend.h"
 
@@ -55,8 +56,7 @@ using llvm::StringRef;
 
 namespace {
 
-/// int64 statistics slots per layer (LowerStream's kStatSlots).
-constexpr int64_t kStatsBytes = 16 * 8;
+constexpr int64_t kStatsBytes = kStatSlots * 8;
 /// The stream header (LowerStream's kHeaderSlots).
 constexpr int64_t kHeaderBytes = 8 * 8;
 

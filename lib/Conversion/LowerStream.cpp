@@ -17,6 +17,7 @@
 
 #include "resq/Conversion/Passes.h"
 #include "resq/Conversion/StepFunction.h"
+#include "resq/Support/StatsLayout.h"
 
 #include "ResQ/IR/ResQ.h"
 
@@ -77,17 +78,6 @@ enum HeaderSlot : int64_t {
   kForceKey = 3,   // the caller asks for a keyframe (reset)
   kDenseRest = 4,  // this frame's remaining layers run dense (keyframe path)
   kHeaderSlots = 8
-};
-
-/// Per-layer statistics of the last frame, int64 slots.
-enum StatSlot : int64_t {
-  kStatKeyframe = 0,
-  kStatSceneCut = 1,
-  kStatHist = 2, // kStatHist + b: blocks with bit-width b, b = 0..8
-  kStatBlocks = 11,
-  kStatMacs = 12,
-  kStatBops = 13,
-  kStatSlots = 16
 };
 
 int64_t roundUp(int64_t value, int64_t multiple) {
@@ -320,9 +310,15 @@ private:
   Value windowInside(Value start, bool rows);
 
   void emitResidualQuantization(Value key);
+  /// Row `by`'s blocks' bit-widths into bitsView, from the largest rounded
+  /// residual of each (see residualAt for `laterRound`).
+  void emitBlockWidths(Value n, Value by, bool laterRound);
+  /// Further rounds of a layer allowed 9 bits, while a block needs more
+  /// than the 8 bits of a code.
+  void emitLaterRounds();
   void emitResidualOrKeyframe();
   void emitKeyframeState();
-  void emitQuantize(Value n, Value y, Value x, Value c0);
+  void emitQuantize(Value n, Value y, Value x, Value c0, bool laterRound);
   void emitLinear(bool keyframe);
   /// Writes A at one output pixel (see writeAccumulator; on a residual
   /// frame acc is 0 where no tap changed: Q is 0 there).
@@ -375,10 +371,11 @@ private:
   void emitDepthwiseChunk(Value n, Value oy, Value ox0, int64_t pixels);
   void emitKeyframeStats();
 
-  /// Residual of 16 channels: D = X - R as i32, |D| rounded by the step,
-  /// and R as i32.
+  /// Residual of 16 channels: D = X - R as i32, |D| rounded by the step
+  /// (half away from zero; half toward zero in a 9-bit block's later
+  /// rounds), and R as i32.
   std::tuple<Value, Value, Value> residualAt(Value n, Value y, Value x,
-                                             Value c0);
+                                             Value c0, bool laterRound);
   /// Block index of an input pixel.
   Value blockOf(Value pixel) {
     return arith::DivUIOp::create(b, pixel, e.idx(residual.getBlock()));
@@ -400,6 +397,7 @@ private:
   int64_t inputZp = 0;
   Value input;                         // X as a strided memref
   Value header, stats, rView, qView, q32View, bitsView, aView;
+  Value widthTable; // bit-width per largest rounded residual, 0..255
   Value weights, weightSums, bias, channelOf;
   int64_t weightBatchStride = 0;       // packed weights per matmul batch
   int64_t weightSumBatchStride = 0;
@@ -618,7 +616,8 @@ Value LayerLowering::windowInside(Value start, bool rows) {
 }
 
 std::tuple<Value, Value, Value>
-LayerLowering::residualAt(Value n, Value y, Value x, Value c0) {
+LayerLowering::residualAt(Value n, Value y, Value x, Value c0,
+                          bool laterRound) {
   Type i32 = b.getI32Type();
   Value xs = e.extS(loadInput(n, y, x, c0), i32);
   auto rType = VectorType::get({lanes()}, rElement());
@@ -629,11 +628,15 @@ LayerLowering::residualAt(Value n, Value y, Value x, Value c0) {
   Value zero = e.splatI32(0, lanes());
   Value negative = e.cmp(arith::CmpIPredicate::slt, d, zero);
   Value magnitude = e.select(negative, e.sub(zero, d), d);
-  // Round half away from zero: (|D| + floor(s/2)) div s.
+  // Round half away from zero: (|D| + floor(s/2)) div s. A later round
+  // rounds half toward zero, (|D| + floor((s-1)/2)) div s: after a round
+  // |D| <= s/2 wherever it did not clamp, and those pixels must stay.
   int64_t s = residual.getStep();
-  Value rounded = arith::DivUIOp::create(
-      b, e.add(magnitude, e.splatI32(s / 2, lanes())),
-      e.splatI32(s, lanes()));
+  int64_t half = laterRound ? (s - 1) / 2 : s / 2;
+  if (half)
+    magnitude = e.add(magnitude, e.splatI32(half, lanes()));
+  Value rounded =
+      arith::DivUIOp::create(b, magnitude, e.splatI32(s, lanes()));
   return {d, rounded, rs};
 }
 
@@ -644,6 +647,45 @@ LayerLowering::residualAt(Value n, Value y, Value x, Value c0) {
 /// the keyframe path. The pass only reads: where nothing changed, nothing
 /// is written (the quantization follows in a second pass, see
 /// emitResidualOrKeyframe).
+void LayerLowering::emitBlockWidths(Value n, Value by, bool laterRound) {
+  int64_t bs = residual.getBlock();
+  e.loop(e.idx(0), e.idx(st.blocksX), [&](Value bx) {
+    Value y0 = e.mul(by, e.idx(bs)), x0 = e.mul(bx, e.idx(bs));
+    Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
+    Value x1 = e.minS(e.add(x0, e.idx(bs)), e.idx(g.iw));
+    // Lane-wise maxima of the rounded residuals, reduced across lanes once
+    // per block.
+    Value maxima = e.loop(y0, y1, {e.splatI32(0, lanes())},
+                          [&](Value y, ValueRange my) {
+      return e.loop(x0, x1, {my[0]}, [&](Value x, ValueRange mx) {
+        return e.loop(e.idx(0), e.idx(st.channels / lanes()), {mx[0]},
+                      [&](Value cb, ValueRange mc) {
+          Value rounded = std::get<1>(residualAt(
+              n, y, x, e.mul(cb, e.idx(lanes())), laterRound));
+          return SmallVector<Value>{arith::MaxUIOp::create(b, mc[0], rounded)};
+        });
+      });
+    })[0];
+    Value m =
+        vector::ReductionOp::create(b, vector::CombiningKind::MAXUI, maxima);
+    Value width;
+    if (laterRound) {
+      // What is left of a clamped residual: 0 where nothing is, 9 where a
+      // byte code still cannot hold it (another round), 8 otherwise.
+      using P = arith::CmpIPredicate;
+      auto i8 = [&](int64_t v) { return arith::ConstantIntOp::create(b, v, 8); };
+      width = e.select(
+          e.cmp(P::eq, m, e.i32(0)), i8(0),
+          e.select(e.cmp(P::ugt, m, e.i32(largestCode(kCodeBits))),
+                   i8(kMaxBitWidth), i8(kCodeBits)));
+    } else {
+      width = e.load(widthTable, ValueRange{e.toIndex(
+                                     arith::MinUIOp::create(b, m, e.i32(255)))});
+    }
+    e.store(width, bitsView, ValueRange{n, by, bx});
+  });
+}
+
 void LayerLowering::emitResidualQuantization(Value key) {
   using P = arith::CmpIPredicate;
   ArrayRef<int64_t> widths = residual.getBits();
@@ -676,7 +718,7 @@ void LayerLowering::emitResidualQuantization(Value key) {
         width = w;
     widthOf[m] = static_cast<int8_t>(width);
   }
-  Value widthTable = global(
+  widthTable = global(
       "bit_widths",
       DenseElementsAttr::get(RankedTensorType::get({256}, b.getI8Type()),
                              ArrayRef<int8_t>(widthOf)));
@@ -684,31 +726,7 @@ void LayerLowering::emitResidualQuantization(Value key) {
            [&] {
     e.loop(0, g.n, [&](Value n) {
       e.rows(0, st.blocksY, parallel, [&](Value by) {
-        e.loop(e.idx(0), e.idx(st.blocksX), [&](Value bx) {
-          Value y0 = e.mul(by, e.idx(bs)), x0 = e.mul(bx, e.idx(bs));
-          Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
-          Value x1 = e.minS(e.add(x0, e.idx(bs)), e.idx(g.iw));
-          // Lane-wise maxima of the rounded residuals, reduced across lanes
-          // once per block.
-          Value maxima = e.loop(y0, y1, {e.splatI32(0, lanes())},
-                                [&](Value y, ValueRange my) {
-            return e.loop(x0, x1, {my[0]}, [&](Value x, ValueRange mx) {
-              return e.loop(e.idx(0), e.idx(st.channels / lanes()), {mx[0]},
-                            [&](Value cb, ValueRange mc) {
-                Value rounded = std::get<1>(
-                    residualAt(n, y, x, e.mul(cb, e.idx(lanes()))));
-                return SmallVector<Value>{
-                    arith::MaxUIOp::create(b, mc[0], rounded)};
-              });
-            });
-          })[0];
-          Value m = vector::ReductionOp::create(
-              b, vector::CombiningKind::MAXUI, maxima);
-          Value width = e.load(
-              widthTable,
-              ValueRange{e.toIndex(arith::MinUIOp::create(b, m, e.i32(255)))});
-          e.store(width, bitsView, ValueRange{n, by, bx});
-        });
+        emitBlockWidths(n, by, /*laterRound=*/false);
         // The row's statistics from its bit-widths, in a loop of its own
         // (it vectorizes): blocks per width, the taps that read a changed
         // block and their bits, added to the totals once per row.
@@ -774,11 +792,14 @@ void LayerLowering::emitResidualQuantization(Value key) {
 /// residuals are all 0 (Q is 0, R stays). That makes Q independent of the
 /// width: every pixel is quantized the same way, without a branch or a look
 /// at its block; a Q of zeros is what lets the linear op run densely over
-/// changed rows.
-void LayerLowering::emitQuantize(Value n, Value y, Value x, Value c0) {
+/// changed rows. Codes are bytes: a 9-bit block clamps to 8 bits here and
+/// takes the rest in later rounds (emitLaterRounds).
+void LayerLowering::emitQuantize(Value n, Value y, Value x, Value c0,
+                                 bool laterRound) {
   using P = arith::CmpIPredicate;
-  int64_t range = largestCode(residual.getMaxBits());
-  auto [d, rounded, r] = residualAt(n, y, x, c0);
+  int64_t range =
+      largestCode(std::min<int64_t>(residual.getMaxBits(), kCodeBits));
+  auto [d, rounded, r] = residualAt(n, y, x, c0, laterRound);
   Value clamped =
       arith::MinUIOp::create(b, rounded, e.splatI32(range, lanes()));
   Value zero = e.splatI32(0, lanes());
@@ -1259,7 +1280,7 @@ void LayerLowering::emitLinear(bool keyframe) {
 /// and BOPs are MACs x 8 x 8.
 void LayerLowering::emitKeyframeStats() {
   int64_t blocks = g.n * st.numBlocks();
-  for (int64_t w = 0; w <= 8; ++w)
+  for (int64_t w = 0; w <= kMaxBitWidth; ++w)
     e.store(e.i64(w == 8 ? blocks : 0), stats, e.idx(kStatHist + w));
   e.store(e.i64(1), stats, e.idx(kStatKeyframe));
   e.store(e.i64(g.denseMacs()), stats, e.idx(kStatMacs));
@@ -1364,14 +1385,98 @@ void LayerLowering::emitResidualOrKeyframe() {
             e.rows(0, g.ih, parallel, [&](Value y) {
               e.loop(0, g.iw, [&](Value x) {
                 e.loop(0, st.channels / lanes(), [&](Value cb) {
-                  emitQuantize(n, y, x, e.mul(cb, e.idx(lanes())));
+                  emitQuantize(n, y, x, e.mul(cb, e.idx(lanes())),
+                               /*laterRound=*/false);
                 });
               });
             });
           });
           emitLinear(/*keyframe=*/false);
+          emitLaterRounds();
         });
       });
+}
+
+/// A 9-bit block's residual beyond the 127 of a byte code: the layer
+/// repeats its residual update (block widths, quantization, linear op)
+/// against the R the last round left, while some block still needs more
+/// than 8 bits. Pixels that did not clamp are within s/2 of X and round to
+/// 0 (half toward zero), so only the rest of a clamped residual moves; with
+/// an odd step every pixel ends where the unclamped 9-bit Q puts it. The
+/// statistics stay the first round's: the block counts once, at 9 bits.
+void LayerLowering::emitLaterRounds() {
+  using P = arith::CmpIPredicate;
+  if (residual.getMaxBits() <= kCodeBits)
+    return;
+  // The largest rounded residual a step allows: |D| <= 255 + floor(s/2)
+  // (R may leave the int8 range by s/2); each round takes 127 of it.
+  int64_t s = residual.getStep();
+  int64_t largest = (255 + 2 * (s / 2)) / s;
+  int64_t rounds = (largest + largestCode(kCodeBits) - 1) /
+                   largestCode(kCodeBits);
+  if (rounds < 2)
+    return;
+  // The first round's 9-bit blocks (all of them a static 9-bit layer's,
+  // which then runs one round more than it needs).
+  e.store(e.load(stats, e.idx(kStatHist + kMaxBitWidth)), stats,
+          e.idx(kStatRoundsLeft));
+  e.loop(1, rounds, [&](Value) {
+    Value left = e.load(stats, e.idx(kStatRoundsLeft));
+    e.ifThen(e.cmp(P::ne, left, e.i64(0)), [&] {
+      e.store(e.i64(0), stats, e.idx(kStatRoundsLeft));
+      // Blocks that needed 9 bits in the last round, in a row of blocks.
+      auto clampedIn = [&](Value n, Value by) {
+        return e.loop(e.idx(0), e.idx(st.blocksX), {e.i64(0)},
+                      [&](Value bx, ValueRange count) -> SmallVector<Value> {
+          Value width = arith::ExtUIOp::create(
+              b, b.getI64Type(), e.load(bitsView, ValueRange{n, by, bx}));
+          return {e.add(count[0],
+                        arith::ExtUIOp::create(
+                            b, b.getI64Type(),
+                            e.cmp(P::eq, width, e.i64(kMaxBitWidth))))};
+        })[0];
+      };
+      int64_t bs = residual.getBlock();
+      e.loop(0, g.n, [&](Value n) {
+        e.rows(0, st.blocksY, parallel, [&](Value by) {
+          Value y0 = e.mul(by, e.idx(bs));
+          Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
+          auto pixels = [&](function_ref<void(Value, Value, Value)> body) {
+            e.loop(y0, y1, [&](Value y) {
+              e.loop(e.idx(0), e.idx(g.iw), [&](Value x) {
+                e.loop(0, st.channels / lanes(), [&](Value cb) {
+                  body(y, x, e.mul(cb, e.idx(lanes())));
+                });
+              });
+            });
+          };
+          // Only rows of blocks that clamped have anything left; the rest
+          // get 0 bits and Q = 0 (the linear op reads whole rows).
+          e.ifThenElse(
+              e.cmp(P::ne, clampedIn(n, by), e.i64(0)),
+              [&] {
+                emitBlockWidths(n, by, /*laterRound=*/true);
+                e.addToSlot(stats, kStatRoundsLeft, clampedIn(n, by),
+                            parallel);
+                pixels([&](Value y, Value x, Value c0) {
+                  emitQuantize(n, y, x, c0, /*laterRound=*/true);
+                });
+              },
+              [&] {
+                Value none = arith::ConstantIntOp::create(b, 0, 8);
+                e.loop(e.idx(0), e.idx(st.blocksX), [&](Value bx) {
+                  e.store(none, bitsView, ValueRange{n, by, bx});
+                });
+                Value zeros = e.splat(none, lanes());
+                pixels([&](Value y, Value x, Value c0) {
+                  storeCodes(zeros, n, y, x, c0);
+                });
+              });
+        });
+      });
+      emitLinear(/*keyframe=*/false);
+    });
+  });
 }
 
 /// The keyframe decision at the start of a frame (RESQ-SEMANTICS.md,

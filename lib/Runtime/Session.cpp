@@ -119,13 +119,13 @@ LayerStats Stream::stats(size_t layer) const {
   const LayerLayout &l = layoutPtr->layers[layer];
   auto slot = [&](int64_t i) { return loadI64(l.statsOffset + 8 * i); };
   LayerStats s;
-  s.keyframe = slot(0) != 0;
-  s.sceneCut = slot(1) != 0;
-  for (int64_t b = 0; b <= 8; ++b)
-    s.bits[b] = slot(2 + b);
-  s.blocks = slot(11);
-  s.macs = slot(12);
-  s.bops = slot(13);
+  s.keyframe = slot(kStatKeyframe) != 0;
+  s.sceneCut = slot(kStatSceneCut) != 0;
+  for (int64_t b = 0; b <= kMaxBitWidth; ++b)
+    s.bits[b] = slot(kStatHist + b);
+  s.blocks = slot(kStatBlocks);
+  s.macs = slot(kStatMacs);
+  s.bops = slot(kStatBops);
   return s;
 }
 
@@ -354,7 +354,7 @@ llvm::Expected<StreamLayout> readStreamLayout(mlir::ModuleOp module) {
       return makeError(at + ": in_channels " + llvm::Twine(l.inChannels) +
                        " exceeds the padded channel count " +
                        llvm::Twine(l.rShape.back()));
-    if (auto e = checkRange(l.statsOffset, kLayerStatsSlots * 8,
+    if (auto e = checkRange(l.statsOffset, kStatSlots * 8,
                             at + ": the statistics"))
       return std::move(e);
     // -1 for both: a keyframe-only stream keeps no R and no A.

@@ -174,8 +174,8 @@ void ResidualizePass::runOnOperation() {
                        << static_cast<int64_t>(step);
     return signalPassFailure();
   }
-  if (bits < 2 || bits > 8) {
-    module.emitError() << "resq-residualize: bits must be 2 to 8, got "
+  if (bits < 2 || bits > kMaxBitWidth) {
+    module.emitError() << "resq-residualize: bits must be 2 to 9, got "
                        << static_cast<int64_t>(bits);
     return signalPassFailure();
   }
@@ -311,8 +311,8 @@ void ResidualizePass::runOnOperation() {
       diag << "resq-residualize: layer '" << unique << "': ";
       return diag;
     };
-    if (layerBitWidth < 2 || layerBitWidth > 8) {
-      emitLayerError() << "bit-width must be 2 to 8, got " << layerBitWidth;
+    if (layerBitWidth < 2 || layerBitWidth > kMaxBitWidth) {
+      emitLayerError() << "bit-width must be 2 to 9, got " << layerBitWidth;
       return signalPassFailure();
     }
     bool standard = standardOverrides.contains(unique);

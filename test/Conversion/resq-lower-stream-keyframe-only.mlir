@@ -14,7 +14,7 @@
 // not the code between two layers' parallel loop nests.
 // CHECK-NEXT: %{{.*}} = arith.constant 64 : index
 // CHECK-NEXT: %[[STATS:.*]] = memref.view %arg0[%{{.*}}][] : memref<192xi8> to memref<16xi64>
-// CHECK-COUNT-29: memref.store %{{.*}}, %[[STATS]][%{{.*}}] : memref<16xi64>
+// CHECK-COUNT-30: memref.store %{{.*}}, %[[STATS]][%{{.*}}] : memref<16xi64>
 // CHECK-NOT: memref.store %{{.*}}, %[[STATS]]{{\[}}
 // CHECK-NOT: xi16>
 // CHECK: %[[CODES:.*]] = memref.alloc() : memref<256xi8>

@@ -25,7 +25,7 @@
 // BADLAYERS: error: resq-dynamic-bits: scene-cut-layers must be 'first' or 'all', got 'some'
 // FULL: resq.conv2d "a" {{.*}} residual <step = 4, bits = [0, 2, 3, 4, 5, 6, 7, 8]>
 // SORTED: resq.conv2d "a" {{.*}} residual <step = 4, bits = [0, 4, 8], block = 8, scene_cut = 0.25>
-// BADBITS: error: resq-dynamic-bits: bit-width 1 is not allowed (allowed: 0, 2, 3, ..., 8)
+// BADBITS: error: resq-dynamic-bits: bit-width 1 is not allowed (allowed: 0, 2, 3, ..., 9)
 // BADBLOCK: error: resq-dynamic-bits: block size must be positive, got 0
 // BADCUT: error: resq-dynamic-bits: scene_cut must be in (0, 1], got 0
 // Dense above applies to every layer with enough blocks (not only the first).

@@ -1,13 +1,13 @@
 // RUN: resq-opt %s -split-input-file -verify-diagnostics --resq-residualize
 // Bad option values are reported once, on the module, before any change.
-// RUN: not resq-opt %s -split-input-file --resq-residualize="bits=9" 2>&1 | FileCheck %s --check-prefix=BITS
+// RUN: not resq-opt %s -split-input-file --resq-residualize="bits=10" 2>&1 | FileCheck %s --check-prefix=BITS
 // RUN: not resq-opt %s -split-input-file --resq-residualize="step=0" 2>&1 | FileCheck %s --check-prefix=STEP
 // RUN: not resq-opt %S/resq-residualize.mlir --resq-residualize="layer-steps=nosuchlayer:2" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // RUN: not resq-opt %s -split-input-file --resq-residualize="layer-bits=conv2d_0" 2>&1 | FileCheck %s --check-prefix=SYNTAX
 // RUN: not resq-opt %S/resq-residualize.mlir --resq-residualize="standard-layers=stem,nosuchlayer" 2>&1 | FileCheck %s --check-prefix=STDUNKNOWN
 // RUN: not resq-opt %s -split-input-file --resq-residualize="standard-above=1.5" 2>&1 | FileCheck %s --check-prefix=STDRANGE
 
-// BITS: error: resq-residualize: bits must be 2 to 8, got 9
+// BITS: error: resq-residualize: bits must be 2 to 9, got 10
 // STEP: error: resq-residualize: step must be a positive integer, got 0
 // UNKNOWN: error: resq-residualize: layer-steps names unknown layer 'nosuchlayer'; layers are: stem, depthwise_conv2d_1, transpose_conv2d_2, matmul_3
 // SYNTAX: error: resq-residualize: layer-bits entry 'conv2d_0' must be LAYER:VALUE with an integer value

@@ -4,7 +4,8 @@
 # (the function returns the int32 accumulator), over 60 frames of a moving
 # textured square, with static 8-bit, static 4-bit (clamping) and dynamic
 # residuals at step 4, and at step 1 (where R is kept as int8 codes) static
-# 3-bit (clamping on most changes) and dynamic residuals:
+# 3-bit (clamping on most changes) and dynamic residuals, and 9-bit ones
+# (never clamping: the layer runs further rounds) at steps 1 and 2:
 #   * every frame's dumped A equals the reference op applied to the dumped R
 #     (A == ACC(R), computed independently of any simulation);
 #   * R, A, the outputs and the per-frame stats (bit-width histogram, skipped
@@ -32,6 +33,12 @@ CONFIGS = [
      dict(bits=8, dynamic=dict(bit_set=[0, 2, 3, 4, 5, 6, 7, 8], block=2,
                                scene_cut=1.0)),
      ref.dynamic_config(1, [0, 2, 3, 4, 5, 6, 7, 8], 2, 1.0)),
+    # 9 bits: residuals of up to 255 codes in rounds of byte codes.
+    ("dynamic 0,2,4,8,9 block 2", 1,
+     dict(bits=8, dynamic=dict(bit_set=[0, 2, 4, 8, 9], block=2,
+                               scene_cut=1.0)),
+     ref.dynamic_config(1, [0, 2, 4, 8, 9], 2, 1.0)),
+    ("static 9 bits", 2, dict(bits=9), ref.static_config(2, 9)),
 ]
 
 

@@ -86,6 +86,23 @@ def test(tools):
     e2e.passed("reference: A == ACC(R) and |X - R| <= s/2 (unclamped), "
                "steps 2,3,4,5,16, static 8/3 bits and dynamic, 60 frames")
 
+    # 9 bits never clamp: after every residual frame |X - R| <= s/2
+    # everywhere, even where the square's edge jumps by up to 255 codes.
+    jumps = frames[:12].copy()
+    jumps[1::2, :, 4:12, 4:12, :] = 127   # the ends of the int8 range,
+    jumps[0::2, :, 4:12, 4:12, :] = -128  # swapped on every frame
+    for step in (1, 2, 3):
+        for config in (ref.static_config(step, 9),
+                       ref.dynamic_config(step, [0, 2, 4, 8, 9], 2, 1.0)):
+            result = ref.run_single_layer(layer, jumps, config)
+            check_invariants(f"step {step} {config}", layer, jumps, config, result)
+            for f in range(1, len(jumps)):
+                err = np.abs(ref.as_int(jumps[f]) - result["R"][f]).max()
+                if err > step // 2:
+                    e2e.fail(f"9 bits step {step} frame {f}: |X - R| = {err}")
+    e2e.passed("reference: 9 bits never clamp, |X - R| <= s/2 everywhere, "
+               "steps 1,2,3, jumps of 255 codes")
+
     full = ref.run_single_layer(
         layer, frames, ref.dynamic_config(4, ref.BIT_WIDTHS, 4, 1.0))
     static8 = ref.run_single_layer(layer, frames, ref.static_config(4, 8))

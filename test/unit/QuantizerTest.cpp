@@ -78,6 +78,22 @@ TEST(ResidualMath, ClosedLoopErrorIsBoundedByHalfAStep) {
   }
 }
 
+TEST(ResidualMath, NineBitsNeverClamp) {
+  // Every pair of int8 codes, and R up to s/2 outside the int8 range.
+  for (int64_t step : {1, 2, 3, 4, 5, 7}) {
+    for (int64_t r = -128 - step / 2; r <= 127 + step / 2; ++r)
+      for (int64_t x = -128; x <= 127; ++x) {
+        int64_t updated = updateReconstruction(r, x, step, 9);
+        ASSERT_LE(std::llabs(x - updated), step / 2)
+            << "step " << step << " R " << r << " X " << x;
+        // An odd step: exactly the unclamped 9-bit Q, in one step.
+        if (step % 2)
+          ASSERT_EQ(updated, r + step * quantizeResidual(x - r, step, 9))
+              << "step " << step << " R " << r << " X " << x;
+      }
+  }
+}
+
 TEST(ResidualMath, ApplyScaleMatchesTheSpecExamples) {
   // 0.5 as multiplier 2^30 with shift 31: 7 -> 3.5 -> 4 (round half up).
   EXPECT_EQ(applyScale32(7, 1 << 30, 31, false), 4);
@@ -159,6 +175,17 @@ std::vector<Frame> testFrames() {
     }
     frames.push_back(next);
   }
+  // The largest jumps, |D| = 255: every other pixel flips between the ends
+  // of the range and back.
+  for (int k = 0; k < 3; ++k) {
+    Frame next = frames.back();
+    for (int64_t i = 0; i < n; ++i)
+      if ((i / kChannels) % 2 == 0)
+        next[i] = k % 2 ? -128 : 127;
+      else if (k == 0)
+        next[i] = -128;
+    frames.push_back(next);
+  }
   return frames;
 }
 
@@ -185,7 +212,7 @@ void checkAgainstReference(int64_t step, const std::vector<int64_t> &allowed,
   for (size_t f = 0; f < frames.size(); ++f) {
     const Frame &x = frames[f];
     ASSERT_FALSE(bool(session.step(stream, {x.data()}, {acc.data()})));
-    std::array<int64_t, 9> histogram{};
+    std::array<int64_t, kMaxBitWidth + 1> histogram{};
     if (f == 0) {
       for (int64_t i = 0; i < n; ++i)
         r[i] = x[i];
@@ -216,7 +243,7 @@ void checkAgainstReference(int64_t step, const std::vector<int64_t> &allowed,
     LayerStats stats = stream.stats(0);
     EXPECT_EQ(stats.keyframe, f == 0) << "frame " << f;
     if (f > 0)
-      for (int64_t b = 0; b <= 8; ++b)
+      for (int64_t b = 0; b <= kMaxBitWidth; ++b)
         EXPECT_EQ(stats.bits[b], histogram[b]) << "frame " << f << " b " << b;
   }
 }
@@ -231,11 +258,17 @@ TEST_P(StaticBits, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(Quantizer, StaticBits,
                          ::testing::Combine(::testing::Values(1, 2, 3, 4, 5,
                                                               8, 16),
-                                            ::testing::Values(2, 3, 5, 8)));
+                                            ::testing::Values(2, 3, 5, 8, 9)));
 
 TEST(Quantizer, DynamicBitsPerPixelMatchReference) {
   checkAgainstReference(4, {0, 2, 4, 8}, 1);
   checkAgainstReference(3, {0, 2, 3, 4, 5, 6, 7, 8}, 1);
+}
+
+TEST(Quantizer, NineBitsMatchReference) {
+  for (int64_t step : {1, 2, 3})
+    for (int64_t block : {1, 2})
+      checkAgainstReference(step, {0, 2, 4, 6, 8, 9}, block);
 }
 
 TEST(Quantizer, DynamicBitsPerBlockMatchReference) {

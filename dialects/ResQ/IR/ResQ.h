@@ -11,6 +11,7 @@
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "resq/Support/StatsLayout.h"
 
 #include "ResQ/IR/ResQDialect.h.inc"
 
@@ -63,9 +64,9 @@ ResidualAttr getResidual(mlir::Operation *op);
 void setResidual(mlir::Operation *op, ResidualAttr attr);
 bool isResidualLinearOp(mlir::Operation *op);
 
-/// True when `bits` is an allowed bit-width: 0 or 2..8.
+/// True when `bits` is an allowed bit-width: 0 or 2..9.
 inline bool isAllowedBitWidth(int64_t bits) {
-  return bits == 0 || (bits >= 2 && bits <= 8);
+  return bits == 0 || (bits >= 2 && bits <= kMaxBitWidth);
 }
 
 } // namespace resq

@@ -95,13 +95,18 @@ def ResQ_ResidualAttr : ResQ_Attr<"Residual", "residual"> {
   let summary = "How a layer quantizes its input residual";
   let description = [{
     `step` is the residual step `s` (a positive integer, in input codes).
-    `bits` lists the allowed bit-widths, each in {0, 2, 3, ..., 8}, strictly
+    `bits` lists the allowed bit-widths, each in {0, 2, 3, ..., 9}, strictly
     increasing. One entry is static ResQ: every block uses that width. More
     than one entry is Dynamic ResQ: per frame and per spatial block of
     `block` x `block` input pixels (all channels), the smallest width whose
     range `2^(b-1) - 1` holds the block's largest rounded residual is chosen,
     the largest one when none does (the residual then clamps). A 0-bit block
-    is skipped. When more than `scene_cut` of the blocks need the largest
+    is skipped. 9 bits hold any difference of two int8 codes, so a layer
+    allowed 9 never clamps; the linear op takes 8-bit codes, and a 9-bit
+    block runs in rounds: the first takes `Q` clamped to 8 bits, each next
+    one quantizes again against the updated `R`, rounding half toward zero,
+    while some block still needs more than 8 bits (with an odd step this is
+    exactly the unclamped residual). When more than `scene_cut` of the blocks need the largest
     width, the frame becomes a keyframe from this layer on (`scene_cut = 1.0`
     disables the rule). When more than `dense_above` of the blocks need a
     non-zero width, this layer and every later one run the frame on the

@@ -136,7 +136,7 @@ ResidualAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   for (size_t i = 0; i < bits.size(); ++i) {
     if (!isAllowedBitWidth(bits[i]))
       return emitError() << "bit-width " << bits[i]
-                         << " is not allowed (allowed: 0, 2, 3, ..., 8)";
+                         << " is not allowed (allowed: 0, 2, 3, ..., 9)";
     if (i > 0 && bits[i] <= bits[i - 1])
       return emitError() << "bit-widths must be strictly increasing";
   }

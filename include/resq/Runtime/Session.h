@@ -13,6 +13,7 @@
 #define RESQ_RUNTIME_SESSION_H
 
 #include "resq/Runtime/Npy.h"
+#include "resq/Support/StatsLayout.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
@@ -91,8 +92,8 @@ constexpr int64_t kStreamHeaderBytes = 4 * sizeof(int64_t);
 struct LayerStats {
   bool keyframe = false;
   bool sceneCut = false;
-  /// Number of blocks that used bit-width b, for b = 0..8.
-  std::array<int64_t, 9> bits{};
+  /// Number of blocks that used bit-width b, for b = 0..9.
+  std::array<int64_t, kMaxBitWidth + 1> bits{};
   int64_t blocks = 0;
   int64_t macs = 0;
   int64_t bops = 0;
@@ -104,8 +105,6 @@ struct LayerStats {
   /// Mean bit-width over all blocks, skipped ones counting as 0.
   double meanBits() const;
 };
-/// Number of int64 slots of a layer's statistics record.
-constexpr int64_t kLayerStatsSlots = 16;
 
 /// A zero-filled, 64-byte aligned heap buffer.
 class AlignedBuffer {

@@ -44,11 +44,25 @@ inline int64_t selectBitWidth(int64_t maxRounded,
 }
 
 /// One residual-frame update of a reconstructed input code:
-/// R <- R + s * Q(X - R).
+/// R <- R + s * Q(X - R). The linear op takes byte codes, so a 9-bit block
+/// runs in rounds of 8-bit codes: while the last round clamped, another
+/// one quantizes what is left, rounding half toward zero (a pixel within
+/// s/2 stays). With an odd step that is the unclamped 9-bit Q; with an even
+/// one, a remainder of exactly s/2 stays.
 inline int64_t updateReconstruction(int64_t reconstructed, int64_t input,
                                     int64_t step, int64_t bits) {
-  return reconstructed +
-         step * quantizeResidual(input - reconstructed, step, bits);
+  int64_t codeBits = bits < 8 ? bits : 8;
+  int64_t d = input - reconstructed;
+  int64_t r = reconstructed + step * quantizeResidual(d, step, codeBits);
+  bool clamped = bits > 8 && roundedMagnitude(d, step) > bitWidthRange(8);
+  while (clamped) {
+    d = input - r;
+    int64_t left = (std::llabs(d) + (step - 1) / 2) / step;
+    int64_t q = left < bitWidthRange(8) ? left : bitWidthRange(8);
+    r += step * (d < 0 ? -q : q);
+    clamped = left > bitWidthRange(8);
+  }
+  return r;
 }
 
 /// TOSA apply_scale_32: (value * multiplier + rounding) >> shift, with

@@ -49,7 +49,7 @@ def ResQDynamicBits : Pass<"resq-dynamic-bits", "::mlir::ModuleOp"> {
   let dependentDialects = ["::resq::ResQDialect"];
   let options = [
     ListOption<"bitSet", "bit-set", "int64_t",
-               "Allowed bit-widths, from {0, 2, 3, ..., 8} (default 0,2,4,8)">,
+               "Allowed bit-widths, from {0, 2, 3, ..., 9} (default 0,2,4,8)">,
     Option<"block", "block", "int64_t", "4",
            "Spatial block size in input pixels (block x block, all channels)">,
     Option<"sceneCut", "scene-cut", "double", "0.5",
@@ -126,7 +126,7 @@ def ResQResidualize : Pass<"resq-residualize", "::mlir::ModuleOp"> {
     Option<"step", "step", "int64_t", "4",
            "Residual step for every layer without a calibrated or explicit one">,
     Option<"bits", "bits", "int64_t", "8",
-           "Static residual bit-width, 2 to 8">,
+           "Static residual bit-width, 2 to 9">,
     Option<"keyframeInterval", "keyframe-interval", "int64_t", "0",
            "Force a keyframe every K frames (0: only the first frame, resets "
            "and scene cuts)">,

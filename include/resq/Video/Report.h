@@ -12,6 +12,7 @@
 
 #include "resq/Video/Metrics.h"
 #include "resq/Video/Preprocess.h"
+#include "resq/Support/StatsLayout.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
@@ -65,7 +66,7 @@ struct FrameCost {
   /// bit-width), which made the frame a keyframe.
   bool sceneCut = false;
   /// Blocks per bit-width b = 0..8 (0: skipped).
-  std::array<int64_t, 9> bits{};
+  std::array<int64_t, kMaxBitWidth + 1> bits{};
   int64_t blocks = 0;
   /// MACs executed and bit operations (activation bits x weight bits per
   /// executed MAC; a keyframe MAC counts 8 x 8).
@@ -102,7 +103,7 @@ struct BuildSummary {
   int64_t residualFrames = 0;
   int64_t residualMacs = 0, residualBops = 0;
   int64_t residualBlocks = 0;
-  std::array<int64_t, 9> residualBits{};
+  std::array<int64_t, kMaxBitWidth + 1> residualBits{};
 
   void addCost(const FrameCost &cost);
   /// BOPs / (8 * MACs) over the residual frames; nullopt without any.

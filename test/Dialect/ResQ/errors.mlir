@@ -14,7 +14,7 @@ func.func @bad_step(%s: !resq.stream, %x: tensor<1x8x8x4xi8>, %w: tensor<8x1x1x4
 
 func.func @bad_bits(%s: !resq.stream, %x: tensor<1x8x8x4xi8>, %w: tensor<8x1x1x4xi8>,
                     %b: tensor<8xi32>, %zp: tensor<1xi8>) -> tensor<1x8x8x8xi32> {
-  // expected-error @+3 {{bit-width 1 is not allowed (allowed: 0, 2, 3, ..., 8)}}
+  // expected-error @+3 {{bit-width 1 is not allowed (allowed: 0, 2, 3, ..., 9)}}
   %0 = resq.conv2d "c" %s, %x, %w, %b, %zp
       {pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>}
       residual <step = 4, bits = [0, 1, 8]>

@@ -40,7 +40,7 @@ f=(rng.integers(0,256,(20,1,16,16,3))/255.0).astype(np.float32)
 # Frames of 8-bit video: multiples of 1/255.
 np.save(os.path.join(out, 'frames.npy'), f)
 # One still frame whose 4x4 corner inverts on every other frame: residuals
-# of up to 255 codes, clamped at steps of 1, everywhere else none.
+# of up to 255 codes (9 bits at steps of 1), everywhere else none.
 jumps = np.repeat(f[:1], 20, axis=0)
 jumps[1::2, 0, :4, :4, :] = 1.0 - jumps[1::2, 0, :4, :4, :]
 np.save(os.path.join(out, 'jumps.npy'), jumps)

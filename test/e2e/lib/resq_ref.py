@@ -418,15 +418,30 @@ def clamped_elements(x, r_before, config):
     return np.abs(q) > limit
 
 
+CODE_RANGE = bit_range(8)
+
+
 def residual_update(layer, state, x, config, widths, pixel_ids):
     """D = X - R; Q rounded and clamped per block width; R += s*Q;
-    A += s*L(Q)."""
+    A += s*L(Q). The linear op takes byte codes: a 9-bit block runs in
+    rounds, the first with Q clamped to 127, each next one quantizing what
+    is left against the updated R, rounding half toward zero, while some
+    pixel still needs more than 127 (with an odd step: the unclamped Q)."""
     step = config.step
-    q = quantize_residual(as_int(x) - state.R, step)
-    limit = np.vectorize(bit_range)(widths)[pixel_ids][..., None]
-    q = np.clip(q, -limit, limit)
-    state.R = state.R + step * q
-    state.A = state.A + step * layer.linear(q)
+    x = as_int(x)
+    q = quantize_residual(x - state.R, step)
+    limit = np.minimum(np.vectorize(bit_range)(widths)[pixel_ids][..., None],
+                       CODE_RANGE)
+    while True:
+        clamped = np.abs(q) > limit
+        q = np.clip(q, -limit, limit)
+        state.R = state.R + step * q
+        state.A = state.A + step * layer.linear(q)
+        if max(config.bits) <= 8 or not clamped.any():
+            return
+        d = x - state.R
+        q = np.sign(d) * ((np.abs(d) + (step - 1) // 2) // step)
+        limit = CODE_RANGE
 
 
 def resq_layer_frame(layer, state, x, config, keyframe):
