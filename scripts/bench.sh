@@ -7,13 +7,14 @@
 # as the main job does (import, calibration on vtest.avi, residualization;
 # scripts/prepare-model.sh, reused when already done), then runs resq-bench:
 # XNNPACK fp32 and int8, resq's standard int8 (a keyframe every frame), ResQ
-# static and ResQ dynamic, each on 1 and 2 threads, and resq's float build
+# static, ResQ dynamic and ResQ dynamic with the dense rules, each on 1 and
+# 2 threads, and resq's float build
 # (the accuracy reference); all frames (default) after 10 warm-up frames.
 # Then, per model, the kernel of every linear layer shape against the CPU's
 # measured VNNI peak, and the change sweep (ms per frame when p% of the
-# input changes) of ResQ dynamic and of its residual-only build. Tables and
-# plots go to out/bench/MODEL/ (results.md, results.json, plot.svg,
-# kernels.md, sweep-dynamic.md, sweep-residual-only.md).
+# input changes) of both ResQ dynamic builds. Tables and plots go to
+# out/bench/MODEL/ (results.md, results.json, plot.svg, kernels.md,
+# sweep-dynamic.md, sweep-dynamic-dense.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MODELS=(selfie pose) FRAMES=0 BUILD="$ROOT/build"
@@ -51,16 +52,16 @@ for MODEL in "${MODELS[@]}"; do
     --resq int8="$OUT/model.keyframes.mlir" "${ALLINT8[@]}" \
     --resq static="$OUT/model.static.mlir" \
     --resq dynamic="$OUT/model.dynamic.mlir" \
-    --resq dynamic-residual-only="$OUT/model.residual-only.mlir" \
+    --resq dynamic-dense="$OUT/model.dynamic-dense.mlir" \
     --report "$ROOT/out/bench/$MODEL"
   echo
   echo "== kernels: every linear layer shape of $MODEL against the VNNI peak"
   "$BUILD/bin/resq-bench" --kernels "$KERNELMODEL" \
     --report "$ROOT/out/bench/$MODEL"
   echo
-  # Both dynamic builds: the main one runs its standard layers dense on
-  # every frame; the residual-only one shows the residual path alone.
-  for BUILDNAME in dynamic residual-only; do
+  # Both dynamic builds: ResQ dynamic runs the residual path in every
+  # layer; dynamic-dense runs its standard layers dense on every frame.
+  for BUILDNAME in dynamic dynamic-dense; do
     echo "== sweep: $MODEL ResQ $BUILDNAME, p% of the input blocks changing per frame"
     "$BUILD/bin/resq-bench" --sweep "$OUT/model.$BUILDNAME.mlir" \
       --video "$ROOT/data/vtest.avi" --report "$ROOT/out/bench/$MODEL"

@@ -12,14 +12,15 @@
 #   1. resq-translate  imports the TFLite model to float TOSA;
 #   2. resq-quantize   calibrates standard int8 and the residual steps on
 #                      frames of the clip;
-#   3. resq-opt        residualizes it: ResQ static (8 bits) and dynamic
-#                      (a layer where more than half the pixels changed
-#                      runs the rest of the frame dense; also written
-#                      without that rule, as dynamic-residual-only);
+#   3. resq-opt        residualizes it: ResQ static (8 bits) and ResQ
+#                      dynamic (widths 0,2..9 per pixel, every layer
+#                      residual), and dynamic-dense: the same with the
+#                      dense rules (standard int8 where most pixels
+#                      change: faster on this CPU, at 8 bits there);
 #   4. resq-compile    compiles the dynamic build ahead of time (object +
 #                      C header), to show the artifact and its compile time;
-#   5. resq-run        plays the clip through float, int8, ResQ static and
-#                      ResQ dynamic, and prints the table (ms per frame,
+#   5. resq-run        plays the clip through float, int8, ResQ static,
+#                      ResQ dynamic and dynamic-dense, and prints the table (ms per frame,
 #                      accuracy against float, bits, skipped blocks);
 #                      overlays go to OUT/report/overlays.
 # --example runs the bundled synthetic example instead (no downloads).
@@ -67,13 +68,13 @@ step "4. compile ahead of time (resq-compile)"
 "$BIN/resq-compile" "$OUT/model.dynamic.mlir" -o "$OUT/aot" --name "${MODEL}_resq" \
   --target-cpu native
 
-step "5. play $VIDEO through float, int8, ResQ static and ResQ dynamic (with and without the dense rule)"
+step "5. play $VIDEO through float, int8, ResQ static, ResQ dynamic and ResQ dynamic with the dense rules"
 FRAMEARGS=()
 [[ "$FRAMES" != 0 ]] && FRAMEARGS=(--frames "$FRAMES")
 "$BIN/resq-run" --video "$DATA/$VIDEO" --task "$TASK" "${FRAMEARGS[@]}" \
   --float "$OUT/model.mlir" --int8 "$OUT/model.int8.mlir" \
   --resq static="$OUT/model.static.mlir" --resq dynamic="$OUT/model.dynamic.mlir" \
-  --resq dynamic-residual-only="$OUT/model.residual-only.mlir" \
+  --resq dynamic-dense="$OUT/model.dynamic-dense.mlir" \
   --report "$OUT/report" --overlay-every 50
 echo
 echo "demo: report, per-frame metrics and overlays in $OUT/report"

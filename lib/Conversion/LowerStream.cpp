@@ -320,11 +320,16 @@ private:
   void emitKeyframeState();
   void emitQuantize(Value n, Value y, Value x, Value c0, bool laterRound);
   void emitLinear(bool keyframe);
+  /// A later round's linear op: only the output pixels whose window reads
+  /// a block that is not 0-bit (clamped residuals are few and scattered,
+  /// so whole rows would mostly add zeros). Kernels: compact.
+  void emitSparseLinear();
   /// Writes A at one output pixel (see writeAccumulator; on a residual
   /// frame acc is 0 where no tap changed: Q is 0 there).
   void emitOutputPixel(bool keyframe, Value n, Value oy, Value ox);
-  /// Whether any block an output row's taps read changed.
-  Value emitRowChanged(Value n, Value oy);
+  /// Whether a block that output row oy's taps read changed (or, with ox,
+  /// one that output pixel (oy, ox)'s window reads).
+  Value emitTapsChanged(Value n, Value oy, Value ox = Value());
   SmallVector<Value>
   emitTapLoop(Value oy, Value ox, int64_t count,
               function_ref<SmallVector<Value>(ValueRange, Value, Value, Value)>
@@ -398,6 +403,11 @@ private:
   Value input;                         // X as a strided memref
   Value header, stats, rView, qView, q32View, bitsView, aView;
   Value widthTable; // bit-width per largest rounded residual, 0..255
+  Value clampedRows; // per row of blocks: it needs another round (9 bits)
+  /// Emit the smallest per-pixel kernels (one output block at a time,
+  /// every tap checked against the bounds): for code that runs on few
+  /// pixels, where compile time matters more than speed.
+  bool compact = false;
   Value weights, weightSums, bias, channelOf;
   int64_t weightBatchStride = 0;       // packed weights per matmul batch
   int64_t weightSumBatchStride = 0;
@@ -906,7 +916,8 @@ SmallVector<Value> LayerLowering::emitTapLoop(
       });
     });
   };
-  if (g.kind == LinearGeometry::Kind::Transpose || g.kh * g.kw == 1)
+  if (g.kind == LinearGeometry::Kind::Transpose || g.kh * g.kw == 1 ||
+      compact)
     return guardedTaps();
   // A window wholly inside the input (most pixels) needs no check per tap:
   // the loops then have constant bounds and no branch, which LLVM unrolls.
@@ -1154,7 +1165,7 @@ void LayerLowering::emitOutputPixel(bool keyframe, Value n, Value oy,
   // Output blocks of 16 channels go in groups (dense layers): see
   // emitDenseTaps.
   int64_t blocks = outBlocks();
-  int64_t group = isDepthwise() ? 1 : outputBlockGroup(blocks);
+  int64_t group = isDepthwise() || compact ? 1 : outputBlockGroup(blocks);
   auto writeGroup = [&](Value ob0, int64_t count) {
     SmallVector<Value> accs;
     if (isDepthwise())
@@ -1236,21 +1247,53 @@ void LayerLowering::emitPointwiseRow(bool keyframe, Value n, Value oy) {
     emitPointwiseChunk(keyframe, n, oy, e.idx(full * kPixels), rest);
 }
 
-Value LayerLowering::emitRowChanged(Value n, Value oy) {
+Value LayerLowering::emitTapsChanged(Value n, Value oy, Value ox) {
   Value none = arith::ConstantIntOp::create(b, 0, 8);
   return e.loop(e.idx(0), e.idx(g.kh), {none}, [&](Value ky, ValueRange any) {
     Value iy, validY;
     std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY,
                                     g.padTop, g.ih, ky);
     return e.ifValues(validY, any, [&]() -> SmallVector<Value> {
-      // OR of the row's bit-widths: non-zero when some block changed.
-      return e.loop(e.idx(0), e.idx(st.blocksX), any,
-                    [&](Value bx, ValueRange acc) -> SmallVector<Value> {
-        Value width = e.load(bitsView, ValueRange{n, blockOf(iy), bx});
-        return {arith::OrIOp::create(b, acc[0], width)};
+      // OR of the bit-widths: non-zero when some block changed.
+      if (!ox)
+        return e.loop(e.idx(0), e.idx(st.blocksX), any,
+                      [&](Value bx, ValueRange acc) -> SmallVector<Value> {
+          Value width = e.load(bitsView, ValueRange{n, blockOf(iy), bx});
+          return {arith::OrIOp::create(b, acc[0], width)};
+        });
+      return e.loop(e.idx(0), e.idx(g.kw), any,
+                    [&](Value kx, ValueRange acc) -> SmallVector<Value> {
+        Value ix, validX;
+        std::tie(ix, validX) = tapInput(ox, g.kw, g.strideX, g.dilationX,
+                                        g.padLeft, g.iw, kx);
+        return e.ifValues(validX, acc, [&]() -> SmallVector<Value> {
+          Value width =
+              e.load(bitsView, ValueRange{n, blockOf(iy), blockOf(ix)});
+          return {arith::OrIOp::create(b, acc[0], width)};
+        });
       });
     });
   })[0];
+}
+
+void LayerLowering::emitSparseLinear() {
+  Value none = arith::ConstantIntOp::create(b, 0, 8);
+  e.loop(0, g.n, [&](Value n) {
+    e.rows(0, g.oh, parallel, [&](Value oy) {
+      e.ifThen(e.cmp(arith::CmpIPredicate::ne, emitTapsChanged(n, oy), none),
+               [&] {
+        e.loop(0, g.ow, [&](Value ox) {
+          e.ifThen(e.cmp(arith::CmpIPredicate::ne,
+                         emitTapsChanged(n, oy, ox), none),
+                   [&] {
+            compact = true;
+            emitOutputPixel(/*keyframe=*/false, n, oy, ox);
+            compact = false;
+          });
+        });
+      });
+    });
+  });
 }
 
 void LayerLowering::emitLinear(bool keyframe) {
@@ -1269,7 +1312,7 @@ void LayerLowering::emitLinear(bool keyframe) {
       // A residual frame skips the rows none of whose taps read a changed
       // block, and runs the others densely: Q is 0 in unchanged blocks, so
       // their pixels add 0 to A, without a branch per pixel or tap.
-      e.ifThen(e.cmp(arith::CmpIPredicate::ne, emitRowChanged(n, oy),
+      e.ifThen(e.cmp(arith::CmpIPredicate::ne, emitTapsChanged(n, oy),
                      arith::ConstantIntOp::create(b, 0, 8)),
                [&] { dense(); });
     });
@@ -1323,6 +1366,9 @@ LogicalResult LayerLowering::lower() {
     rView = view(st.r, imageShape, rElement());
     bitsView = memref::AllocOp::create(
         b, MemRefType::get({g.n, st.blocksY, st.blocksX}, i8));
+    if (residual.getMaxBits() > kCodeBits)
+      clampedRows = memref::AllocOp::create(
+          b, MemRefType::get({g.n, st.blocksY}, i8));
     aView = view(st.a, accType.getShape(), i32);
   }
 
@@ -1424,20 +1470,27 @@ void LayerLowering::emitLaterRounds() {
     Value left = e.load(stats, e.idx(kStatRoundsLeft));
     e.ifThen(e.cmp(P::ne, left, e.i64(0)), [&] {
       e.store(e.i64(0), stats, e.idx(kStatRoundsLeft));
-      // Blocks that needed 9 bits in the last round, in a row of blocks.
-      auto clampedIn = [&](Value n, Value by) {
-        return e.loop(e.idx(0), e.idx(st.blocksX), {e.i64(0)},
-                      [&](Value bx, ValueRange count) -> SmallVector<Value> {
-          Value width = arith::ExtUIOp::create(
-              b, b.getI64Type(), e.load(bitsView, ValueRange{n, by, bx}));
-          return {e.add(count[0],
-                        arith::ExtUIOp::create(
-                            b, b.getI64Type(),
-                            e.cmp(P::eq, width, e.i64(kMaxBitWidth))))};
-        })[0];
-      };
       int64_t bs = residual.getBlock();
+      // Rows of blocks within this many of a clamped one share an output
+      // row's taps with it: the linear op reads their Q, which must be 0.
+      int64_t span = (g.kh - 1) * g.dilationY;
+      int64_t reach = (span + bs - 1) / bs;
+      auto i8 = [&](int64_t v) { return arith::ConstantIntOp::create(b, v, 8); };
       e.loop(0, g.n, [&](Value n) {
+        // First which rows of blocks clamped in the last round, so that
+        // the second pass reads flags no other row rewrites.
+        e.rows(0, st.blocksY, parallel, [&](Value by) {
+          Value any = e.loop(e.idx(0), e.idx(st.blocksX), {i8(0)},
+                             [&](Value bx, ValueRange acc) -> SmallVector<Value> {
+            Value width = e.load(bitsView, ValueRange{n, by, bx});
+            return {arith::OrIOp::create(
+                b, acc[0],
+                arith::ExtUIOp::create(
+                    b, b.getI8Type(),
+                    e.cmp(P::eq, width, i8(kMaxBitWidth))))};
+          })[0];
+          e.store(any, clampedRows, ValueRange{n, by});
+        });
         e.rows(0, st.blocksY, parallel, [&](Value by) {
           Value y0 = e.mul(by, e.idx(bs));
           Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
@@ -1450,31 +1503,58 @@ void LayerLowering::emitLaterRounds() {
               });
             });
           };
-          // Only rows of blocks that clamped have anything left; the rest
-          // get 0 bits and Q = 0 (the linear op reads whole rows).
+          Value clamped = e.cmp(P::ne, e.load(clampedRows, ValueRange{n, by}),
+                                i8(0));
+          // Only rows of blocks that clamped have anything left.
           e.ifThenElse(
-              e.cmp(P::ne, clampedIn(n, by), e.i64(0)),
+              clamped,
               [&] {
                 emitBlockWidths(n, by, /*laterRound=*/true);
-                e.addToSlot(stats, kStatRoundsLeft, clampedIn(n, by),
-                            parallel);
+                Value left = e.loop(
+                    e.idx(0), e.idx(st.blocksX), {e.i64(0)},
+                    [&](Value bx, ValueRange count) -> SmallVector<Value> {
+                  Value width = e.load(bitsView, ValueRange{n, by, bx});
+                  return {e.add(count[0],
+                                arith::ExtUIOp::create(
+                                    b, b.getI64Type(),
+                                    e.cmp(P::eq, width, i8(kMaxBitWidth))))};
+                })[0];
+                e.addToSlot(stats, kStatRoundsLeft, left, parallel);
                 pixels([&](Value y, Value x, Value c0) {
                   emitQuantize(n, y, x, c0, /*laterRound=*/true);
                 });
               },
               [&] {
-                Value none = arith::ConstantIntOp::create(b, 0, 8);
                 e.loop(e.idx(0), e.idx(st.blocksX), [&](Value bx) {
-                  e.store(none, bitsView, ValueRange{n, by, bx});
+                  e.store(i8(0), bitsView, ValueRange{n, by, bx});
                 });
-                Value zeros = e.splat(none, lanes());
-                pixels([&](Value y, Value x, Value c0) {
-                  storeCodes(zeros, n, y, x, c0);
+                if (reach == 0)
+                  return;
+                Value lo = arith::MaxSIOp::create(
+                    b, e.sub(by, e.idx(reach)), e.idx(0));
+                Value hi = e.minS(e.add(by, e.idx(reach + 1)),
+                                  e.idx(st.blocksY));
+                Value near = e.loop(lo, hi, {i8(0)},
+                                    [&](Value r, ValueRange acc) -> SmallVector<Value> {
+                  return {arith::OrIOp::create(
+                      b, acc[0], e.load(clampedRows, ValueRange{n, r}))};
+                })[0];
+                Value zeros = e.splat(i8(0), lanes());
+                e.ifThen(e.cmp(P::ne, near, i8(0)), [&] {
+                  pixels([&](Value y, Value x, Value c0) {
+                    storeCodes(zeros, n, y, x, c0);
+                  });
                 });
               });
         });
       });
-      emitLinear(/*keyframe=*/false);
+      // Pixel by pixel for a 1x1 layer, whose per-pixel kernel is small;
+      // the others' (a window of taps) would cost more compile time than
+      // they save (pose: 4.4 s of resq-compile for 2.6% of a frame).
+      if (g.kh * g.kw == 1)
+        emitSparseLinear();
+      else
+        emitLinear(/*keyframe=*/false);
     });
   });
 }

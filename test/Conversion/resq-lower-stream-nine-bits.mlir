@@ -21,9 +21,13 @@
 // CHECK: memref.load %[[STATS]][%{{.*}}] : memref<16xi64>
 // CHECK: arith.cmpi ne
 // CHECK-NEXT: scf.if
-// Only rows of blocks that needed 9 bits run again (the others get 0 bits
-// and Q = 0); a block left with more than 127 counts for the next round.
-// CHECK: arith.cmpi eq, %{{.*}}, %c9_i64
+// First a flag per row of blocks: some block needed 9 bits. Only those
+// rows run again; the others get 0 bits, and Q = 0 where the 3x3 taps of
+// an output row that reads a clamped row also read them. A block left
+// with more than 127 counts for the next round.
+// CHECK: arith.cmpi eq, %{{.*}}, %c9_i8
+// CHECK: memref.store %{{.*}}, %[[ROWS:.*]][%{{.*}}, %{{.*}}] : memref<1x4xi8>
+// CHECK: memref.load %[[ROWS]][%{{.*}}, %{{.*}}] : memref<1x4xi8>
 // CHECK: scf.if
 // Later rounds round half toward zero: |D| + floor((s-1)/2) = |D| + 0.
 // CHECK: %[[MAG:.*]] = arith.select %{{.*}} : vector<4xi1>, vector<4xi32>
@@ -35,6 +39,8 @@
 // CHECK: memref.store %{{.*}}, %[[STATS]][%{{.*}}] : memref<16xi64>
 // CHECK: vector.store %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
 // CHECK: } else {
+// CHECK: memref.load %[[ROWS]][%{{.*}}, %{{.*}}] : memref<1x4xi8>
+// CHECK: scf.if
 // CHECK: vector.store %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
 // The round's linear op, accumulating s * L(Q) into A.
 // CHECK: vector.transfer_write
@@ -45,6 +51,15 @@
 // Step 3 and above: the largest rounded residual, 86, fits a byte code.
 // STEP3-NOT: arith.cmpi ugt, %{{.*}}, %c127_i32
 // STEP3: tosa.rescale
+// A 1x1 convolution reads no neighbouring rows: nothing to clear there.
+// RUN: sed -e 's/8x3x3x4xi8/8x1x1x4xi8/g' -e 's/pad = array<i64: 1, 1, 1, 1>/pad = array<i64: 0, 0, 0, 0>/' %s | resq-opt --resq-lower-stream | FileCheck %s --check-prefix=POINTWISE
+// POINTWISE: arith.cmpi ugt, %{{.*}}, %c127_i32
+// POINTWISE: } else {
+// POINTWISE-NOT: memref.load %{{.*}} : memref<1x4xi8>
+// POINTWISE: arith.constant 0 : i8
+// POINTWISE-NEXT: memref.store
+// POINTWISE-NEXT: }
+// POINTWISE-NEXT: }
 // Without 9 bits there are no rounds.
 // EIGHT-NOT: arith.cmpi ugt, %{{.*}}, %c127_i32
 // EIGHT: tosa.rescale

@@ -2,7 +2,7 @@
 #
 # The exactness invariant, for every linear op kind as a single raw layer
 # (the function returns the int32 accumulator), over 60 frames of a moving
-# textured square, with static 8-bit, static 4-bit (clamping) and dynamic
+# textured square (and a corner swapping between -128 and 127), with static 8-bit, static 4-bit (clamping) and dynamic
 # residuals at step 4, and at step 1 (where R is kept as int8 codes) static
 # 3-bit (clamping on most changes) and dynamic residuals, and 9-bit ones
 # (never clamping: the layer runs further rounds) at steps 1 and 2:
@@ -76,6 +76,18 @@ def image_cases():
     ]
 
 
+def with_jump_band(frames):
+    """The frames with their two top rows, left corner, swapping between
+    the ends of the int8 range on every frame (residuals of 255 codes:
+    9 bits at step 1), and the three rows below changing a little (no
+    clamping there, but a 3x3 window reads both)."""
+    frames = frames.copy()
+    for f in range(len(frames)):
+        frames[f, :, 0:2, 0:6, :] = 127 if f % 2 else -128
+        frames[f, :, 2:5, 0:6, :] = -60 + 7 * (f % 3)
+    return frames
+
+
 def check_layer(tools, what, net, frames, seed, target_cpu=None):
     layer_node = net.linear_layers()[0]
     name, layer = layer_node.name, layer_node.layer
@@ -115,6 +127,7 @@ def test(tools):
         frames, _ = sequences.moving_square(
             frames=FRAMES, height=shape[1], width=shape[2], channels=shape[3],
             square=8, velocity=(1, 2), seed=seed)
+        frames = with_jump_band(frames)
         layer = netgen.random_layer(rng, kind, shape, **args)
         net = netgen.single_layer_net(layer, shape)
         check_layer(tools, what, net, frames, seed)
