@@ -126,6 +126,7 @@ public:
   explicit Emitter(ImplicitLocOpBuilder &b) : b(b) {}
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
+  Value i8(int64_t v) { return arith::ConstantIntOp::create(b, v, 8); }
   Value i32(int64_t v) { return arith::ConstantIntOp::create(b, v, 32); }
   Value i64(int64_t v) { return arith::ConstantIntOp::create(b, v, 64); }
   Value splat(Value scalar, int64_t lanes = kLanes) {
@@ -683,14 +684,13 @@ void LayerLowering::emitBlockWidths(Value n, Value by, bool laterRound) {
       // What is left of a clamped residual: 0 where nothing is, 9 where a
       // byte code still cannot hold it (another round), 8 otherwise.
       using P = arith::CmpIPredicate;
-      auto i8 = [&](int64_t v) { return arith::ConstantIntOp::create(b, v, 8); };
       width = e.select(
-          e.cmp(P::eq, m, e.i32(0)), i8(0),
+          e.cmp(P::eq, m, e.i32(0)), e.i8(0),
           e.select(e.cmp(P::ugt, m, e.i32(largestCode(kCodeBits))),
-                   i8(kMaxBitWidth), i8(kCodeBits)));
+                   e.i8(kMaxBitWidth), e.i8(kCodeBits)));
     } else {
-      width = e.load(widthTable, ValueRange{e.toIndex(
-                                     arith::MinUIOp::create(b, m, e.i32(255)))});
+      Value capped = arith::MinUIOp::create(b, m, e.i32(255));
+      width = e.load(widthTable, ValueRange{e.toIndex(capped)});
     }
     e.store(width, bitsView, ValueRange{n, by, bx});
   });
@@ -1475,19 +1475,19 @@ void LayerLowering::emitLaterRounds() {
       // row's taps with it: the linear op reads their Q, which must be 0.
       int64_t span = (g.kh - 1) * g.dilationY;
       int64_t reach = (span + bs - 1) / bs;
-      auto i8 = [&](int64_t v) { return arith::ConstantIntOp::create(b, v, 8); };
       e.loop(0, g.n, [&](Value n) {
         // First which rows of blocks clamped in the last round, so that
         // the second pass reads flags no other row rewrites.
         e.rows(0, st.blocksY, parallel, [&](Value by) {
-          Value any = e.loop(e.idx(0), e.idx(st.blocksX), {i8(0)},
-                             [&](Value bx, ValueRange acc) -> SmallVector<Value> {
+          Value any = e.loop(
+              e.idx(0), e.idx(st.blocksX), {e.i8(0)},
+              [&](Value bx, ValueRange acc) -> SmallVector<Value> {
             Value width = e.load(bitsView, ValueRange{n, by, bx});
             return {arith::OrIOp::create(
                 b, acc[0],
                 arith::ExtUIOp::create(
                     b, b.getI8Type(),
-                    e.cmp(P::eq, width, i8(kMaxBitWidth))))};
+                    e.cmp(P::eq, width, e.i8(kMaxBitWidth))))};
           })[0];
           e.store(any, clampedRows, ValueRange{n, by});
         });
@@ -1504,7 +1504,7 @@ void LayerLowering::emitLaterRounds() {
             });
           };
           Value clamped = e.cmp(P::ne, e.load(clampedRows, ValueRange{n, by}),
-                                i8(0));
+                                e.i8(0));
           // Only rows of blocks that clamped have anything left.
           e.ifThenElse(
               clamped,
@@ -1517,7 +1517,7 @@ void LayerLowering::emitLaterRounds() {
                   return {e.add(count[0],
                                 arith::ExtUIOp::create(
                                     b, b.getI64Type(),
-                                    e.cmp(P::eq, width, i8(kMaxBitWidth))))};
+                                    e.cmp(P::eq, width, e.i8(kMaxBitWidth))))};
                 })[0];
                 e.addToSlot(stats, kStatRoundsLeft, left, parallel);
                 pixels([&](Value y, Value x, Value c0) {
@@ -1526,7 +1526,7 @@ void LayerLowering::emitLaterRounds() {
               },
               [&] {
                 e.loop(e.idx(0), e.idx(st.blocksX), [&](Value bx) {
-                  e.store(i8(0), bitsView, ValueRange{n, by, bx});
+                  e.store(e.i8(0), bitsView, ValueRange{n, by, bx});
                 });
                 if (reach == 0)
                   return;
@@ -1534,13 +1534,14 @@ void LayerLowering::emitLaterRounds() {
                     b, e.sub(by, e.idx(reach)), e.idx(0));
                 Value hi = e.minS(e.add(by, e.idx(reach + 1)),
                                   e.idx(st.blocksY));
-                Value near = e.loop(lo, hi, {i8(0)},
-                                    [&](Value r, ValueRange acc) -> SmallVector<Value> {
+                Value near = e.loop(
+                    lo, hi, {e.i8(0)},
+                    [&](Value r, ValueRange acc) -> SmallVector<Value> {
                   return {arith::OrIOp::create(
                       b, acc[0], e.load(clampedRows, ValueRange{n, r}))};
                 })[0];
-                Value zeros = e.splat(i8(0), lanes());
-                e.ifThen(e.cmp(P::ne, near, i8(0)), [&] {
+                Value zeros = e.splat(e.i8(0), lanes());
+                e.ifThen(e.cmp(P::ne, near, e.i8(0)), [&] {
                   pixels([&](Value y, Value x, Value c0) {
                     storeCodes(zeros, n, y, x, c0);
                   });
