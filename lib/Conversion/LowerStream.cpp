@@ -314,23 +314,19 @@ private:
   /// Row `by`'s blocks' bit-widths into bitsView, from the largest rounded
   /// residual of each (see residualAt for `laterRound`).
   void emitBlockWidths(Value n, Value by, bool laterRound);
-  /// Further rounds of a layer allowed 9 bits, while a block needs more
-  /// than the 8 bits of a code.
-  void emitLaterRounds();
+  /// The linear op of a residual frame, and the further rounds of a layer
+  /// allowed 9 bits, while a block needs more than the 8 bits of a code.
+  void emitRounds();
+  void emitLaterQuantization();
   void emitResidualOrKeyframe();
   void emitKeyframeState();
   void emitQuantize(Value n, Value y, Value x, Value c0, bool laterRound);
   void emitLinear(bool keyframe);
-  /// A later round's linear op: only the output pixels whose window reads
-  /// a block that is not 0-bit (clamped residuals are few and scattered,
-  /// so whole rows would mostly add zeros). Kernels: compact.
-  void emitSparseLinear();
   /// Writes A at one output pixel (see writeAccumulator; on a residual
   /// frame acc is 0 where no tap changed: Q is 0 there).
   void emitOutputPixel(bool keyframe, Value n, Value oy, Value ox);
-  /// Whether a block that output row oy's taps read changed (or, with ox,
-  /// one that output pixel (oy, ox)'s window reads).
-  Value emitTapsChanged(Value n, Value oy, Value ox = Value());
+  /// Whether any block an output row's taps read changed.
+  Value emitRowChanged(Value n, Value oy);
   SmallVector<Value>
   emitTapLoop(Value oy, Value ox, int64_t count,
               function_ref<SmallVector<Value>(ValueRange, Value, Value, Value)>
@@ -405,10 +401,7 @@ private:
   Value header, stats, rView, qView, q32View, bitsView, aView;
   Value widthTable; // bit-width per largest rounded residual, 0..255
   Value clampedRows; // per row of blocks: it needs another round (9 bits)
-  /// Emit the smallest per-pixel kernels (one output block at a time,
-  /// every tap checked against the bounds): for code that runs on few
-  /// pixels, where compile time matters more than speed.
-  bool compact = false;
+
   Value weights, weightSums, bias, channelOf;
   int64_t weightBatchStride = 0;       // packed weights per matmul batch
   int64_t weightSumBatchStride = 0;
@@ -803,7 +796,7 @@ void LayerLowering::emitResidualQuantization(Value key) {
 /// width: every pixel is quantized the same way, without a branch or a look
 /// at its block; a Q of zeros is what lets the linear op run densely over
 /// changed rows. Codes are bytes: a 9-bit block clamps to 8 bits here and
-/// takes the rest in later rounds (emitLaterRounds).
+/// takes the rest in later rounds (emitRounds).
 void LayerLowering::emitQuantize(Value n, Value y, Value x, Value c0,
                                  bool laterRound) {
   using P = arith::CmpIPredicate;
@@ -916,8 +909,7 @@ SmallVector<Value> LayerLowering::emitTapLoop(
       });
     });
   };
-  if (g.kind == LinearGeometry::Kind::Transpose || g.kh * g.kw == 1 ||
-      compact)
+  if (g.kind == LinearGeometry::Kind::Transpose || g.kh * g.kw == 1)
     return guardedTaps();
   // A window wholly inside the input (most pixels) needs no check per tap:
   // the loops then have constant bounds and no branch, which LLVM unrolls.
@@ -1165,7 +1157,7 @@ void LayerLowering::emitOutputPixel(bool keyframe, Value n, Value oy,
   // Output blocks of 16 channels go in groups (dense layers): see
   // emitDenseTaps.
   int64_t blocks = outBlocks();
-  int64_t group = isDepthwise() || compact ? 1 : outputBlockGroup(blocks);
+  int64_t group = isDepthwise() ? 1 : outputBlockGroup(blocks);
   auto writeGroup = [&](Value ob0, int64_t count) {
     SmallVector<Value> accs;
     if (isDepthwise())
@@ -1247,53 +1239,21 @@ void LayerLowering::emitPointwiseRow(bool keyframe, Value n, Value oy) {
     emitPointwiseChunk(keyframe, n, oy, e.idx(full * kPixels), rest);
 }
 
-Value LayerLowering::emitTapsChanged(Value n, Value oy, Value ox) {
+Value LayerLowering::emitRowChanged(Value n, Value oy) {
   Value none = arith::ConstantIntOp::create(b, 0, 8);
   return e.loop(e.idx(0), e.idx(g.kh), {none}, [&](Value ky, ValueRange any) {
     Value iy, validY;
     std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY,
                                     g.padTop, g.ih, ky);
     return e.ifValues(validY, any, [&]() -> SmallVector<Value> {
-      // OR of the bit-widths: non-zero when some block changed.
-      if (!ox)
-        return e.loop(e.idx(0), e.idx(st.blocksX), any,
-                      [&](Value bx, ValueRange acc) -> SmallVector<Value> {
-          Value width = e.load(bitsView, ValueRange{n, blockOf(iy), bx});
-          return {arith::OrIOp::create(b, acc[0], width)};
-        });
-      return e.loop(e.idx(0), e.idx(g.kw), any,
-                    [&](Value kx, ValueRange acc) -> SmallVector<Value> {
-        Value ix, validX;
-        std::tie(ix, validX) = tapInput(ox, g.kw, g.strideX, g.dilationX,
-                                        g.padLeft, g.iw, kx);
-        return e.ifValues(validX, acc, [&]() -> SmallVector<Value> {
-          Value width =
-              e.load(bitsView, ValueRange{n, blockOf(iy), blockOf(ix)});
-          return {arith::OrIOp::create(b, acc[0], width)};
-        });
+      // OR of the row's bit-widths: non-zero when some block changed.
+      return e.loop(e.idx(0), e.idx(st.blocksX), any,
+                    [&](Value bx, ValueRange acc) -> SmallVector<Value> {
+        Value width = e.load(bitsView, ValueRange{n, blockOf(iy), bx});
+        return {arith::OrIOp::create(b, acc[0], width)};
       });
     });
   })[0];
-}
-
-void LayerLowering::emitSparseLinear() {
-  Value none = arith::ConstantIntOp::create(b, 0, 8);
-  e.loop(0, g.n, [&](Value n) {
-    e.rows(0, g.oh, parallel, [&](Value oy) {
-      e.ifThen(e.cmp(arith::CmpIPredicate::ne, emitTapsChanged(n, oy), none),
-               [&] {
-        e.loop(0, g.ow, [&](Value ox) {
-          e.ifThen(e.cmp(arith::CmpIPredicate::ne,
-                         emitTapsChanged(n, oy, ox), none),
-                   [&] {
-            compact = true;
-            emitOutputPixel(/*keyframe=*/false, n, oy, ox);
-            compact = false;
-          });
-        });
-      });
-    });
-  });
 }
 
 void LayerLowering::emitLinear(bool keyframe) {
@@ -1312,7 +1272,7 @@ void LayerLowering::emitLinear(bool keyframe) {
       // A residual frame skips the rows none of whose taps read a changed
       // block, and runs the others densely: Q is 0 in unchanged blocks, so
       // their pixels add 0 to A, without a branch per pixel or tap.
-      e.ifThen(e.cmp(arith::CmpIPredicate::ne, emitTapsChanged(n, oy),
+      e.ifThen(e.cmp(arith::CmpIPredicate::ne, emitRowChanged(n, oy),
                      arith::ConstantIntOp::create(b, 0, 8)),
                [&] { dense(); });
     });
@@ -1437,125 +1397,131 @@ void LayerLowering::emitResidualOrKeyframe() {
               });
             });
           });
-          emitLinear(/*keyframe=*/false);
-          emitLaterRounds();
+          emitRounds();
         });
       });
 }
 
-/// A 9-bit block's residual beyond the 127 of a byte code: the layer
-/// repeats its residual update (block widths, quantization, linear op)
-/// against the R the last round left, while some block still needs more
-/// than 8 bits. Pixels that did not clamp are within s/2 of X and round to
+/// The linear op on the codes Q, and for a 9-bit block's residual beyond
+/// the 127 of a byte code, further rounds: the layer repeats its residual
+/// update (block widths, quantization, linear op) against the R the last
+/// round left, while some block still needs more than 8 bits. Every round
+/// runs the same linear op code (one copy per layer: compile time). Pixels that did not clamp are within s/2 of X and round to
 /// 0 (half toward zero), so only the rest of a clamped residual moves; with
 /// an odd step every pixel ends where the unclamped 9-bit Q puts it. The
 /// statistics stay the first round's: the block counts once, at 9 bits.
-void LayerLowering::emitLaterRounds() {
+void LayerLowering::emitRounds() {
   using P = arith::CmpIPredicate;
   if (residual.getMaxBits() <= kCodeBits)
-    return;
+    return emitLinear(/*keyframe=*/false);
   // The largest rounded residual a step allows: |D| <= 255 + floor(s/2)
   // (R may leave the int8 range by s/2); each round takes 127 of it.
   int64_t s = residual.getStep();
   int64_t largest = (255 + 2 * (s / 2)) / s;
-  int64_t rounds = (largest + largestCode(kCodeBits) - 1) /
-                   largestCode(kCodeBits);
+  int64_t rounds =
+      (largest + largestCode(kCodeBits) - 1) / largestCode(kCodeBits);
   if (rounds < 2)
-    return;
+    return emitLinear(/*keyframe=*/false);
   // The first round's 9-bit blocks (all of them a static 9-bit layer's,
   // which then runs one round more than it needs).
   e.store(e.load(stats, e.idx(kStatHist + kMaxBitWidth)), stats,
           e.idx(kStatRoundsLeft));
-  e.loop(1, rounds, [&](Value) {
+  e.loop(0, rounds, [&](Value round) {
+    Value first = e.cmp(P::eq, round, e.idx(0));
     Value left = e.load(stats, e.idx(kStatRoundsLeft));
-    e.ifThen(e.cmp(P::ne, left, e.i64(0)), [&] {
-      e.store(e.i64(0), stats, e.idx(kStatRoundsLeft));
-      int64_t bs = residual.getBlock();
-      // Rows of blocks within this many of a clamped one share an output
-      // row's taps with it: the linear op reads their Q, which must be 0.
-      int64_t span = (g.kh - 1) * g.dilationY;
-      int64_t reach = (span + bs - 1) / bs;
-      e.loop(0, g.n, [&](Value n) {
-        // First which rows of blocks clamped in the last round, so that
-        // the second pass reads flags no other row rewrites.
-        e.rows(0, st.blocksY, parallel, [&](Value by) {
-          Value any = e.loop(
-              e.idx(0), e.idx(st.blocksX), {e.i8(0)},
-              [&](Value bx, ValueRange acc) -> SmallVector<Value> {
-            Value width = e.load(bitsView, ValueRange{n, by, bx});
-            return {arith::OrIOp::create(
-                b, acc[0],
-                arith::ExtUIOp::create(
-                    b, b.getI8Type(),
-                    e.cmp(P::eq, width, e.i8(kMaxBitWidth))))};
-          })[0];
-          e.store(any, clampedRows, ValueRange{n, by});
+    e.ifThen(e.orI(first, e.cmp(P::ne, left, e.i64(0))), [&] {
+      e.ifThen(arith::XOrIOp::create(b, first,
+                                     arith::ConstantIntOp::create(b, 1, 1)),
+               [&] { emitLaterQuantization(); });
+      emitLinear(/*keyframe=*/false);
+    });
+  });
+}
+
+/// A later round's block widths and codes: only rows of blocks that
+/// clamped in the last round are quantized again (rounding half toward
+/// zero); the others get 0 bits, and Q = 0 where an output row's taps read
+/// them together with a clamped row.
+void LayerLowering::emitLaterQuantization() {
+  using P = arith::CmpIPredicate;
+  e.store(e.i64(0), stats, e.idx(kStatRoundsLeft));
+  int64_t bs = residual.getBlock();
+  // Rows of blocks within this many of a clamped one share an output
+  // row's taps with it: the linear op reads their Q, which must be 0.
+  int64_t span = (g.kh - 1) * g.dilationY;
+  int64_t reach = (span + bs - 1) / bs;
+  e.loop(0, g.n, [&](Value n) {
+    // First which rows of blocks clamped in the last round, so that
+    // the second pass reads flags no other row rewrites.
+    e.rows(0, st.blocksY, parallel, [&](Value by) {
+      Value any = e.loop(
+          e.idx(0), e.idx(st.blocksX), {e.i8(0)},
+          [&](Value bx, ValueRange acc) -> SmallVector<Value> {
+        Value width = e.load(bitsView, ValueRange{n, by, bx});
+        return {arith::OrIOp::create(
+            b, acc[0],
+            arith::ExtUIOp::create(
+                b, b.getI8Type(),
+                e.cmp(P::eq, width, e.i8(kMaxBitWidth))))};
+      })[0];
+      e.store(any, clampedRows, ValueRange{n, by});
+    });
+    e.rows(0, st.blocksY, parallel, [&](Value by) {
+      Value y0 = e.mul(by, e.idx(bs));
+      Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
+      auto pixels = [&](function_ref<void(Value, Value, Value)> body) {
+        e.loop(y0, y1, [&](Value y) {
+          e.loop(e.idx(0), e.idx(g.iw), [&](Value x) {
+            e.loop(0, st.channels / lanes(), [&](Value cb) {
+              body(y, x, e.mul(cb, e.idx(lanes())));
+            });
+          });
         });
-        e.rows(0, st.blocksY, parallel, [&](Value by) {
-          Value y0 = e.mul(by, e.idx(bs));
-          Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
-          auto pixels = [&](function_ref<void(Value, Value, Value)> body) {
-            e.loop(y0, y1, [&](Value y) {
-              e.loop(e.idx(0), e.idx(g.iw), [&](Value x) {
-                e.loop(0, st.channels / lanes(), [&](Value cb) {
-                  body(y, x, e.mul(cb, e.idx(lanes())));
-                });
+      };
+      Value clamped = e.cmp(P::ne, e.load(clampedRows, ValueRange{n, by}),
+                            e.i8(0));
+      // Only rows of blocks that clamped have anything left.
+      e.ifThenElse(
+          clamped,
+          [&] {
+            emitBlockWidths(n, by, /*laterRound=*/true);
+            Value left = e.loop(
+                e.idx(0), e.idx(st.blocksX), {e.i64(0)},
+                [&](Value bx, ValueRange count) -> SmallVector<Value> {
+              Value width = e.load(bitsView, ValueRange{n, by, bx});
+              return {e.add(count[0],
+                            arith::ExtUIOp::create(
+                                b, b.getI64Type(),
+                                e.cmp(P::eq, width, e.i8(kMaxBitWidth))))};
+            })[0];
+            e.addToSlot(stats, kStatRoundsLeft, left, parallel);
+            pixels([&](Value y, Value x, Value c0) {
+              emitQuantize(n, y, x, c0, /*laterRound=*/true);
+            });
+          },
+          [&] {
+            e.loop(e.idx(0), e.idx(st.blocksX), [&](Value bx) {
+              e.store(e.i8(0), bitsView, ValueRange{n, by, bx});
+            });
+            if (reach == 0)
+              return;
+            Value lo = arith::MaxSIOp::create(
+                b, e.sub(by, e.idx(reach)), e.idx(0));
+            Value hi = e.minS(e.add(by, e.idx(reach + 1)),
+                              e.idx(st.blocksY));
+            Value near = e.loop(
+                lo, hi, {e.i8(0)},
+                [&](Value r, ValueRange acc) -> SmallVector<Value> {
+              return {arith::OrIOp::create(
+                  b, acc[0], e.load(clampedRows, ValueRange{n, r}))};
+            })[0];
+            Value zeros = e.splat(e.i8(0), lanes());
+            e.ifThen(e.cmp(P::ne, near, e.i8(0)), [&] {
+              pixels([&](Value y, Value x, Value c0) {
+                storeCodes(zeros, n, y, x, c0);
               });
             });
-          };
-          Value clamped = e.cmp(P::ne, e.load(clampedRows, ValueRange{n, by}),
-                                e.i8(0));
-          // Only rows of blocks that clamped have anything left.
-          e.ifThenElse(
-              clamped,
-              [&] {
-                emitBlockWidths(n, by, /*laterRound=*/true);
-                Value left = e.loop(
-                    e.idx(0), e.idx(st.blocksX), {e.i64(0)},
-                    [&](Value bx, ValueRange count) -> SmallVector<Value> {
-                  Value width = e.load(bitsView, ValueRange{n, by, bx});
-                  return {e.add(count[0],
-                                arith::ExtUIOp::create(
-                                    b, b.getI64Type(),
-                                    e.cmp(P::eq, width, e.i8(kMaxBitWidth))))};
-                })[0];
-                e.addToSlot(stats, kStatRoundsLeft, left, parallel);
-                pixels([&](Value y, Value x, Value c0) {
-                  emitQuantize(n, y, x, c0, /*laterRound=*/true);
-                });
-              },
-              [&] {
-                e.loop(e.idx(0), e.idx(st.blocksX), [&](Value bx) {
-                  e.store(e.i8(0), bitsView, ValueRange{n, by, bx});
-                });
-                if (reach == 0)
-                  return;
-                Value lo = arith::MaxSIOp::create(
-                    b, e.sub(by, e.idx(reach)), e.idx(0));
-                Value hi = e.minS(e.add(by, e.idx(reach + 1)),
-                                  e.idx(st.blocksY));
-                Value near = e.loop(
-                    lo, hi, {e.i8(0)},
-                    [&](Value r, ValueRange acc) -> SmallVector<Value> {
-                  return {arith::OrIOp::create(
-                      b, acc[0], e.load(clampedRows, ValueRange{n, r}))};
-                })[0];
-                Value zeros = e.splat(e.i8(0), lanes());
-                e.ifThen(e.cmp(P::ne, near, e.i8(0)), [&] {
-                  pixels([&](Value y, Value x, Value c0) {
-                    storeCodes(zeros, n, y, x, c0);
-                  });
-                });
-              });
-        });
-      });
-      // Pixel by pixel for a 1x1 layer, whose per-pixel kernel is small;
-      // the others' (a window of taps) would cost more compile time than
-      // they save (pose: 4.4 s of resq-compile for 2.6% of a frame).
-      if (g.kh * g.kw == 1)
-        emitSparseLinear();
-      else
-        emitLinear(/*keyframe=*/false);
+          });
     });
   });
 }
@@ -1566,13 +1532,13 @@ void lowerBeginFrame(ImplicitLocOpBuilder &b, BeginFrameOp op, Value stream) {
   using P = arith::CmpIPredicate;
   Emitter e(b);
   auto type = MemRefType::get({kHeaderSlots}, b.getI64Type());
-  Value header = memref::ViewOp::create(b, type, stream, e.idx(0),
-                                        ValueRange{});
+  Value header =
+      memref::ViewOp::create(b, type, stream, e.idx(0), ValueRange{});
   Value frames = e.load(header, e.idx(kFrames));
   Value since = e.add(e.load(header, e.idx(kSinceKey)), e.i64(1));
   Value force = e.load(header, e.idx(kForceKey));
-  Value key = e.orI(e.cmp(P::eq, frames, e.i64(0)),
-                    e.cmp(P::ne, force, e.i64(0)));
+  Value key =
+      e.orI(e.cmp(P::eq, frames, e.i64(0)), e.cmp(P::ne, force, e.i64(0)));
   int64_t interval = op.getKeyframeInterval();
   if (interval > 0)
     key = e.orI(key, e.cmp(P::sge, since, e.i64(interval)));
