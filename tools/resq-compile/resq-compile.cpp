@@ -130,7 +130,7 @@ The C API (NAME.h), for a stateful (residualized) model:
   void NAME_force_keyframe(NAME_stream *)
   int  NAME_step(NAME_stream *, const T *in0, ..., T *out0, ...)   0: done
   int  NAME_layer_stats(const NAME_stream *, int layer, NAME_stats *)
-       keyframe, scene cut, blocks per bit-width 0..8, blocks, MACs, BOPs of
+       keyframe, scene cut, blocks per bit-width 0..9, blocks, MACs, BOPs of
        the last frame, plus frames processed and last-frame-was-keyframe
 A stateless (plain) model has the same constants and NAME_step, which
 ignores its stream argument (pass NULL), and no stream functions.

@@ -65,7 +65,7 @@ struct FrameCost {
   /// Some layer declared a scene cut (too many blocks at the widest
   /// bit-width), which made the frame a keyframe.
   bool sceneCut = false;
-  /// Blocks per bit-width b = 0..8 (0: skipped).
+  /// Blocks per bit-width b = 0..9 (0: skipped).
   std::array<int64_t, kMaxBitWidth + 1> bits{};
   int64_t blocks = 0;
   /// MACs executed and bit operations (activation bits x weight bits per
