@@ -1450,20 +1450,23 @@ void LayerLowering::emitLaterQuantization() {
   // row's taps with it: the linear op reads their Q, which must be 0.
   int64_t span = (g.kh - 1) * g.dilationY;
   int64_t reach = (span + bs - 1) / bs;
+  // Blocks of row `by` that need 9 bits (more than a byte code holds).
+  auto clampedIn = [&](Value n, Value by) {
+    return e.loop(e.idx(0), e.idx(st.blocksX), {e.i64(0)},
+                  [&](Value bx, ValueRange count) -> SmallVector<Value> {
+      Value width = e.load(bitsView, ValueRange{n, by, bx});
+      return {e.add(count[0],
+                    arith::ExtUIOp::create(
+                        b, b.getI64Type(),
+                        e.cmp(P::eq, width, e.i8(kMaxBitWidth))))};
+    })[0];
+  };
   e.loop(0, g.n, [&](Value n) {
     // First which rows of blocks clamped in the last round, so that
     // the second pass reads flags no other row rewrites.
     e.rows(0, st.blocksY, parallel, [&](Value by) {
-      Value any = e.loop(
-          e.idx(0), e.idx(st.blocksX), {e.i8(0)},
-          [&](Value bx, ValueRange acc) -> SmallVector<Value> {
-        Value width = e.load(bitsView, ValueRange{n, by, bx});
-        return {arith::OrIOp::create(
-            b, acc[0],
-            arith::ExtUIOp::create(
-                b, b.getI8Type(),
-                e.cmp(P::eq, width, e.i8(kMaxBitWidth))))};
-      })[0];
+      Value any = arith::ExtUIOp::create(
+          b, b.getI8Type(), e.cmp(P::ne, clampedIn(n, by), e.i64(0)));
       e.store(any, clampedRows, ValueRange{n, by});
     });
     e.rows(0, st.blocksY, parallel, [&](Value by) {
@@ -1485,16 +1488,7 @@ void LayerLowering::emitLaterQuantization() {
           clamped,
           [&] {
             emitBlockWidths(n, by, /*laterRound=*/true);
-            Value left = e.loop(
-                e.idx(0), e.idx(st.blocksX), {e.i64(0)},
-                [&](Value bx, ValueRange count) -> SmallVector<Value> {
-              Value width = e.load(bitsView, ValueRange{n, by, bx});
-              return {e.add(count[0],
-                            arith::ExtUIOp::create(
-                                b, b.getI64Type(),
-                                e.cmp(P::eq, width, e.i8(kMaxBitWidth))))};
-            })[0];
-            e.addToSlot(stats, kStatRoundsLeft, left, parallel);
+            e.addToSlot(stats, kStatRoundsLeft, clampedIn(n, by), parallel);
             pixels([&](Value y, Value x, Value c0) {
               emitQuantize(n, y, x, c0, /*laterRound=*/true);
             });
