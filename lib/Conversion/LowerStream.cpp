@@ -1427,6 +1427,9 @@ void LayerLowering::emitRounds() {
   e.store(e.load(stats, e.idx(kStatHist + kMaxBitWidth)), stats,
           e.idx(kStatRoundsLeft));
   e.loop(0, rounds, [&](Value round) {
+    // The rounds' row loops are the layer's: they fork like any other.
+    cast<BlockArgument>(round).getOwner()->getParentOp()->setAttr(
+        resq::kForkEachIterationAttr, b.getUnitAttr());
     Value first = e.cmp(P::eq, round, e.idx(0));
     Value left = e.load(stats, e.idx(kStatRoundsLeft));
     e.ifThen(e.orI(first, e.cmp(P::ne, left, e.i64(0))), [&] {

@@ -106,12 +106,15 @@ struct OuterParallelLoopsPass
 
   /// A loop nest may fork only where nothing around it repeats: no
   /// enclosing scf.parallel, scf.while, or scf.for of more than one
-  /// iteration (a fork per outer iteration costs more than it saves).
+  /// iteration (a fork per outer iteration costs more than it saves),
+  /// unless the scf.for is marked to fork each iteration.
   static bool mayFork(scf::ParallelOp op) {
     for (Operation *p = op->getParentOp(); p && !isa<func::FuncOp>(p);
          p = p->getParentOp()) {
       if (isa<scf::ParallelOp, scf::WhileOp>(p))
         return false;
+      if (p->hasAttr(resq::kForkEachIterationAttr))
+        continue;
       if (auto loop = dyn_cast<scf::ForOp>(p)) {
         auto n = tripCount(loop.getLowerBound(), loop.getUpperBound(),
                            loop.getStep());

@@ -45,8 +45,10 @@
 // CHECK: memref.load %[[ROWS]][%{{.*}}, %{{.*}}] : memref<1x4xi8>
 // CHECK: scf.if
 // CHECK: vector.store %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
-// The round's linear op, accumulating s * L(Q) into A.
+// The round's linear op, accumulating s * L(Q) into A. The rounds loop
+// is marked: its row loops fork for the threads once per round.
 // CHECK: vector.transfer_write
+// CHECK: } {resq.fork_each}
 // CHECK: tosa.rescale
 
 // Step 1: |D| <= 255 takes up to three rounds (127 + 127 + 1).

@@ -68,6 +68,36 @@ func.func @rows(%m: memref<8x16xf32>) {
 
 // -----
 
+// A 9-bit layer's rounds (resq.fork_each): the row loops inside fork once
+// per round; in an unmarked loop of three iterations they do not.
+// CHECK-LABEL: func.func @rounds
+// CHECK: scf.for
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c8) step (%c1)
+// CHECK: resq.fork_each
+// CHECK: scf.for
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @rounds(%m: memref<8x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %c8 = arith.constant 8 : index
+  %f = arith.constant 1.0 : f32
+  scf.for %round = %c0 to %c3 step %c1 {
+    scf.parallel (%y) = (%c0) to (%c8) step (%c1) {
+      memref.store %f, %m[%y, %c0] : memref<8x16xf32>
+    } {resq.rows}
+  } {resq.fork_each}
+  scf.for %round = %c0 to %c3 step %c1 {
+    scf.parallel (%y) = (%c0) to (%c8) step (%c1) {
+      memref.store %f, %m[%y, %c0] : memref<8x16xf32>
+    } {resq.rows}
+  }
+  return
+}
+
+// -----
+
 // Few parallel iterations (32 rows) around sequential loops with enough
 // work (32 x 64 x 3 iterations in all: the larger of the two nests counts):
 // the threads share the rows. With inner loops of 2 x 3 iterations

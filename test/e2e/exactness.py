@@ -76,18 +76,6 @@ def image_cases():
     ]
 
 
-def with_jump_band(frames):
-    """The frames with their two top rows, left corner, swapping between
-    the ends of the int8 range on every frame (residuals of 255 codes:
-    9 bits at step 1), and the three rows below changing a little (no
-    clamping there, but a 3x3 window reads both)."""
-    frames = frames.copy()
-    for f in range(len(frames)):
-        frames[f, :, 0:2, 0:6, :] = 127 if f % 2 else -128
-        frames[f, :, 2:5, 0:6, :] = -60 + 7 * (f % 3)
-    return frames
-
-
 def check_layer(tools, what, net, frames, seed, target_cpu=None):
     layer_node = net.linear_layers()[0]
     name, layer = layer_node.name, layer_node.layer
@@ -127,7 +115,7 @@ def test(tools):
         frames, _ = sequences.moving_square(
             frames=FRAMES, height=shape[1], width=shape[2], channels=shape[3],
             square=8, velocity=(1, 2), seed=seed)
-        frames = with_jump_band(frames)
+        frames = sequences.with_jump_band(frames)
         layer = netgen.random_layer(rng, kind, shape, **args)
         net = netgen.single_layer_net(layer, shape)
         check_layer(tools, what, net, frames, seed)

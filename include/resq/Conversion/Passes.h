@@ -31,6 +31,10 @@ namespace resq {
 /// kernel, worth sharing among threads whatever its trip count.
 constexpr llvm::StringLiteral kParallelRowsAttr = "resq.rows";
 
+/// On an scf.for of resq-lower-stream: a loop of few iterations (a 9-bit
+/// layer's rounds) whose row loops still fork, once per iteration.
+constexpr llvm::StringLiteral kForkEachIterationAttr = "resq.fork_each";
+
 /// Options of the `resq-to-llvm` pipeline.
 struct ToLLVMOptions {
   /// LLVM CPU name or "native": decides VNNI use in generated kernels.

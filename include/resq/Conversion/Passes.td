@@ -129,8 +129,11 @@ def ResQOuterParallelLoops
     innermost loop (channels, contiguous) stays a plain loop LLVM
     vectorizes. Loop nests with less than `min-iterations` iterations in
     all (the parallel dimensions times the largest nest of sequential loops
-    inside them), and `scf.parallel` nested in another, become `scf.for`
-    loops entirely: a fork costs more than they do. (An iteration of the
+    inside them), `scf.parallel` nested in another, and loop nests in a
+    loop of more than one iteration, become `scf.for` loops entirely: a
+    fork costs more than they do. An `scf.for` marked `resq.fork_each` (a
+    9-bit layer's rounds, each running the layer's rows) is the exception:
+    the loop nests in it fork once per iteration. (An iteration of the
     glue is often a vector of channels, and after
     `resq-merge-parallel-regions` most loop nests share a fork; a
     sequential one there runs on one thread while the others wait, so the
