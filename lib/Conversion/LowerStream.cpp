@@ -318,6 +318,14 @@ private:
   /// allowed 9 bits, while a block needs more than the 8 bits of a code.
   void emitRounds();
   void emitLaterQuantization();
+  /// Runs `body(y, x, c0)` over the pixels (16 channels at a time) of row
+  /// `by` of blocks.
+  void forPixelsOfBlockRow(Value by,
+                           function_ref<void(Value, Value, Value)> body);
+  /// Q = 0 in row `by` of blocks if a row within reach of it is flagged in
+  /// `rows` (changedRows, clampedRows): the linear op runs the output rows
+  /// whose taps read a flagged row, and their taps may read `by` too.
+  void emitZeroCodesNear(Value n, Value by, Value rows);
   void emitResidualOrKeyframe();
   void emitKeyframeState();
   void emitQuantize(Value n, Value y, Value x, Value c0, bool laterRound);
@@ -325,7 +333,8 @@ private:
   /// Writes A at one output pixel (see writeAccumulator; on a residual
   /// frame acc is 0 where no tap changed: Q is 0 there).
   void emitOutputPixel(bool keyframe, Value n, Value oy, Value ox);
-  /// Whether any block an output row's taps read changed.
+  /// Whether any row of blocks an output row's taps read changed
+  /// (changedRows).
   Value emitRowChanged(Value n, Value oy);
   SmallVector<Value>
   emitTapLoop(Value oy, Value ox, int64_t count,
@@ -400,6 +409,7 @@ private:
   Value input;                         // X as a strided memref
   Value header, stats, rView, qView, q32View, bitsView, aView;
   Value widthTable; // bit-width per largest rounded residual, 0..255
+  Value changedRows; // per row of blocks: some block is not 0-bit
   Value clampedRows; // per row of blocks: it needs another round (9 bits)
 
   Value weights, weightSums, bias, channelOf;
@@ -733,8 +743,9 @@ void LayerLowering::emitResidualQuantization(Value key) {
         // The row's statistics from its bit-widths, in a loop of its own
         // (it vectorizes): blocks per width, the taps that read a changed
         // block and their bits, added to the totals once per row.
-        size_t costAt = widths.size();
+        size_t costAt = widths.size(), changedAt = widths.size() + 2;
         SmallVector<Value> zeros(widths.size() + 2, e.i64(0));
+        zeros.push_back(e.i8(0));
         Value usesY = e.load(rowUses, ValueRange{by});
         SmallVector<Value> counts = e.loop(
             e.idx(0), e.idx(st.blocksX), zeros,
@@ -752,8 +763,11 @@ void LayerLowering::emitResidualQuantization(Value key) {
                                e.select(e.cmp(P::ne, width, e.i64(0)), uses,
                                         e.i64(0))));
           next.push_back(e.add(count[costAt + 1], e.mul(width, uses)));
+          next.push_back(arith::OrIOp::create(
+              b, count[changedAt], e.load(bitsView, ValueRange{n, by, bx})));
           return next;
         });
+        e.store(counts[changedAt], changedRows, ValueRange{n, by});
         for (auto [i, w] : llvm::enumerate(widths))
           e.addToSlot(stats, kStatHist + w, counts[i], parallel);
         // BOPs: activation bits x 8 weight bits per executed MAC.
@@ -1246,12 +1260,8 @@ Value LayerLowering::emitRowChanged(Value n, Value oy) {
     std::tie(iy, validY) = tapInput(oy, g.kh, g.strideY, g.dilationY,
                                     g.padTop, g.ih, ky);
     return e.ifValues(validY, any, [&]() -> SmallVector<Value> {
-      // OR of the row's bit-widths: non-zero when some block changed.
-      return e.loop(e.idx(0), e.idx(st.blocksX), any,
-                    [&](Value bx, ValueRange acc) -> SmallVector<Value> {
-        Value width = e.load(bitsView, ValueRange{n, blockOf(iy), bx});
-        return {arith::OrIOp::create(b, acc[0], width)};
-      });
+      return {arith::OrIOp::create(
+          b, any[0], e.load(changedRows, ValueRange{n, blockOf(iy)}))};
     });
   })[0];
 }
@@ -1326,6 +1336,8 @@ LogicalResult LayerLowering::lower() {
     rView = view(st.r, imageShape, rElement());
     bitsView = memref::AllocOp::create(
         b, MemRefType::get({g.n, st.blocksY, st.blocksX}, i8));
+    changedRows = memref::AllocOp::create(
+        b, MemRefType::get({g.n, st.blocksY}, i8));
     if (residual.getMaxBits() > kCodeBits)
       clampedRows = memref::AllocOp::create(
           b, MemRefType::get({g.n, st.blocksY}, i8));
@@ -1387,14 +1399,23 @@ void LayerLowering::emitResidualOrKeyframe() {
         e.ifThen(arith::XOrIOp::create(b, allSkipped,
                                        arith::ConstantIntOp::create(b, 1, 1)),
                  [&] {
+          // Rows of blocks where something changed are quantized; rows
+          // without a change only need Q = 0 where the linear op reads
+          // them (its rows whose taps read a changed row), and are
+          // otherwise not touched: not X, nor R, nor Q.
           e.loop(0, g.n, [&](Value n) {
-            e.rows(0, g.ih, parallel, [&](Value y) {
-              e.loop(0, g.iw, [&](Value x) {
-                e.loop(0, st.channels / lanes(), [&](Value cb) {
-                  emitQuantize(n, y, x, e.mul(cb, e.idx(lanes())),
-                               /*laterRound=*/false);
-                });
-              });
+            e.rows(0, st.blocksY, parallel, [&](Value by) {
+              Value changed = e.cmp(arith::CmpIPredicate::ne,
+                                    e.load(changedRows, ValueRange{n, by}),
+                                    e.i8(0));
+              e.ifThenElse(
+                  changed,
+                  [&] {
+                    forPixelsOfBlockRow(by, [&](Value y, Value x, Value c0) {
+                      emitQuantize(n, y, x, c0, /*laterRound=*/false);
+                    });
+                  },
+                  [&] { emitZeroCodesNear(n, by, changedRows); });
             });
           });
           emitRounds();
@@ -1448,11 +1469,6 @@ void LayerLowering::emitRounds() {
 void LayerLowering::emitLaterQuantization() {
   using P = arith::CmpIPredicate;
   e.store(e.i64(0), stats, e.idx(kStatRoundsLeft));
-  int64_t bs = residual.getBlock();
-  // Rows of blocks within this many of a clamped one share an output
-  // row's taps with it: the linear op reads their Q, which must be 0.
-  int64_t span = (g.kh - 1) * g.dilationY;
-  int64_t reach = (span + bs - 1) / bs;
   // Blocks of row `by` that need 9 bits (more than a byte code holds).
   auto clampedIn = [&](Value n, Value by) {
     return e.loop(e.idx(0), e.idx(st.blocksX), {e.i64(0)},
@@ -1473,17 +1489,6 @@ void LayerLowering::emitLaterQuantization() {
       e.store(any, clampedRows, ValueRange{n, by});
     });
     e.rows(0, st.blocksY, parallel, [&](Value by) {
-      Value y0 = e.mul(by, e.idx(bs));
-      Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
-      auto pixels = [&](function_ref<void(Value, Value, Value)> body) {
-        e.loop(y0, y1, [&](Value y) {
-          e.loop(e.idx(0), e.idx(g.iw), [&](Value x) {
-            e.loop(0, st.channels / lanes(), [&](Value cb) {
-              body(y, x, e.mul(cb, e.idx(lanes())));
-            });
-          });
-        });
-      };
       Value clamped = e.cmp(P::ne, e.load(clampedRows, ValueRange{n, by}),
                             e.i8(0));
       // Only rows of blocks that clamped have anything left.
@@ -1492,7 +1497,7 @@ void LayerLowering::emitLaterQuantization() {
           [&] {
             emitBlockWidths(n, by, /*laterRound=*/true);
             e.addToSlot(stats, kStatRoundsLeft, clampedIn(n, by), parallel);
-            pixels([&](Value y, Value x, Value c0) {
+            forPixelsOfBlockRow(by, [&](Value y, Value x, Value c0) {
               emitQuantize(n, y, x, c0, /*laterRound=*/true);
             });
           },
@@ -1500,25 +1505,49 @@ void LayerLowering::emitLaterQuantization() {
             e.loop(e.idx(0), e.idx(st.blocksX), [&](Value bx) {
               e.store(e.i8(0), bitsView, ValueRange{n, by, bx});
             });
-            if (reach == 0)
-              return;
-            Value lo = arith::MaxSIOp::create(
-                b, e.sub(by, e.idx(reach)), e.idx(0));
-            Value hi = e.minS(e.add(by, e.idx(reach + 1)),
-                              e.idx(st.blocksY));
-            Value near = e.loop(
-                lo, hi, {e.i8(0)},
-                [&](Value r, ValueRange acc) -> SmallVector<Value> {
-              return {arith::OrIOp::create(
-                  b, acc[0], e.load(clampedRows, ValueRange{n, r}))};
-            })[0];
-            Value zeros = e.splat(e.i8(0), lanes());
-            e.ifThen(e.cmp(P::ne, near, e.i8(0)), [&] {
-              pixels([&](Value y, Value x, Value c0) {
-                storeCodes(zeros, n, y, x, c0);
-              });
-            });
+            emitZeroCodesNear(n, by, clampedRows);
           });
+      // The round's changed rows: the clamped ones (each has a block left
+      // with more than 8 bits), for the linear op.
+      e.store(e.load(clampedRows, ValueRange{n, by}), changedRows,
+              ValueRange{n, by});
+    });
+  });
+}
+
+void LayerLowering::forPixelsOfBlockRow(
+    Value by, function_ref<void(Value, Value, Value)> body) {
+  int64_t bs = residual.getBlock();
+  Value y0 = e.mul(by, e.idx(bs));
+  Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
+  e.loop(y0, y1, [&](Value y) {
+    e.loop(e.idx(0), e.idx(g.iw), [&](Value x) {
+      e.loop(0, st.channels / lanes(), [&](Value cb) {
+        body(y, x, e.mul(cb, e.idx(lanes())));
+      });
+    });
+  });
+}
+
+void LayerLowering::emitZeroCodesNear(Value n, Value by, Value rows) {
+  using P = arith::CmpIPredicate;
+  // Rows of blocks within this many of a flagged one share an output
+  // row's taps with it.
+  int64_t span = (g.kh - 1) * g.dilationY;
+  int64_t bs = residual.getBlock();
+  int64_t reach = (span + bs - 1) / bs;
+  if (reach == 0)
+    return;
+  Value lo = arith::MaxSIOp::create(b, e.sub(by, e.idx(reach)), e.idx(0));
+  Value hi = e.minS(e.add(by, e.idx(reach + 1)), e.idx(st.blocksY));
+  Value near = e.loop(lo, hi, {e.i8(0)},
+                      [&](Value r, ValueRange acc) -> SmallVector<Value> {
+    return {arith::OrIOp::create(b, acc[0], e.load(rows, ValueRange{n, r}))};
+  })[0];
+  Value zeros = e.splat(e.i8(0), lanes());
+  e.ifThen(e.cmp(P::ne, near, e.i8(0)), [&] {
+    forPixelsOfBlockRow(by, [&](Value y, Value x, Value c0) {
+      storeCodes(zeros, n, y, x, c0);
     });
   });
 }

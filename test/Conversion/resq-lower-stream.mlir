@@ -36,6 +36,7 @@
 // CHECK: memref.alloc() : memref<256xi8>
 // CHECK: memref.view %[[S]]{{.*}} to memref<1x8x8x4xi16>
 // CHECK: memref.alloc() : memref<1x2x2xi8>
+// CHECK: %[[CHANGED:.*]] = memref.alloc() : memref<1x2xi8>
 // CHECK: %[[AV:.*]] = memref.view %[[S]]{{.*}} to memref<1x8x8x8xi32>
 // A first pass only reads: per block, the largest rounded residual picks
 // the bit-width; nothing is stored before the keyframe decision.
@@ -44,6 +45,9 @@
 // CHECK: %[[AT:.*]] = arith.index_cast %[[CAPPED]]
 // CHECK: memref.load %{{.*}}[%[[AT]]] : memref<256xi8>
 // CHECK-NOT: vector.store
+// Each row of blocks is flagged when some block in it is not 0-bit.
+// CHECK: memref.store %{{.*}}, %[[CHANGED]][%{{.*}}, %{{.*}}] : memref<1x2xi8>
+// CHECK-NOT: vector.store
 // Keyframe (R <- X, Q <- X) or residual frame (a second pass stores R and
 // Q, unless every block is 0-bit).
 // CHECK: scf.if
@@ -51,8 +55,22 @@
 // CHECK: vector.store %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
 // CHECK: } else {
 // CHECK: scf.if
+// The second pass quantizes the flagged rows of blocks. A row without a
+// change stores Q = 0 only when a row within reach is flagged (a 3x3
+// window at blocks of 4 reads two rows of blocks), and never touches R.
+// CHECK: %[[FLAG:.*]] = memref.load %[[CHANGED]][%{{.*}}, %{{.*}}] : memref<1x2xi8>
+// CHECK: %[[ANY:.*]] = arith.cmpi ne, %[[FLAG]], %c0_i8
+// CHECK: scf.if %[[ANY]] {
 // CHECK: vector.store %{{.*}} : memref<1x8x8x4xi16>, vector<4xi16>
 // CHECK: vector.store %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
+// CHECK: } else {
+// CHECK-NOT: memref<1x8x8x4xi16>
+// CHECK: memref.load %[[CHANGED]]
+// CHECK: scf.if
+// CHECK-NOT: memref<1x8x8x4xi16>
+// CHECK: vector.store %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
+// The linear op runs the output rows whose taps read a flagged row.
+// CHECK: memref.load %[[CHANGED]]
 // The accumulator is returned as a tensor; rescale stays TOSA.
 // CHECK: %[[ACC:.*]] = bufferization.to_tensor %[[AV]] restrict
 // CHECK: tosa.rescale %[[ACC]]
