@@ -33,6 +33,8 @@
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/TargetParser/X86TargetParser.h"
 
+#include <limits>
+
 namespace resq {
 #define GEN_PASS_DEF_RESQLOWERSTREAM
 #define GEN_PASS_DEF_RESQLOWERINTRINSICS
@@ -706,18 +708,28 @@ void LayerLowering::emitResidualQuantization(Value key) {
   // The statistics count the MACs of the taps that read a changed block:
   // per block, the (output pixel, tap) pairs that read it, a product of
   // its rows' and columns' uses, which the compiler tabulates.
-  auto blockUses = [&](bool rows, StringRef name) {
+  // A row's sums run in i32 lanes (twice as many per vector as i64) when
+  // they cannot overflow: the widest width times all of a row's uses.
+  int64_t rowTotal = 0;
+  for (int64_t u : g.inputUses(/*rows=*/false))
+    rowTotal += u;
+  Type count = kMaxBitWidth * std::max(rowTotal, st.blocksX) <
+                       std::numeric_limits<int32_t>::max()
+                   ? b.getI32Type()
+                   : b.getI64Type();
+  auto blockUses = [&](bool rows, StringRef name, Type type) {
     std::vector<int64_t> uses = g.inputUses(rows);
     SmallVector<int64_t> perBlock((uses.size() + bs - 1) / bs, 0);
     for (size_t i = 0; i < uses.size(); ++i)
       perBlock[i / bs] += uses[i];
-    auto type = RankedTensorType::get({int64_t(perBlock.size())},
-                                      b.getI64Type());
-    return global(name, DenseElementsAttr::get(type,
-                                               ArrayRef<int64_t>(perBlock)));
+    auto tensor = RankedTensorType::get({int64_t(perBlock.size())}, type);
+    SmallVector<APInt> values;
+    for (int64_t u : perBlock)
+      values.push_back(APInt(type.getIntOrFloatBitWidth(), u));
+    return global(name, DenseElementsAttr::get(tensor, values));
   };
-  Value rowUses = blockUses(true, "block_row_uses");
-  Value columnUses = blockUses(false, "block_column_uses");
+  Value rowUses = blockUses(true, "block_row_uses", b.getI64Type());
+  Value columnUses = blockUses(false, "block_column_uses", count);
   // The bit-width of every largest rounded residual m, tabulated: the
   // smallest allowed width whose range 2^(b-1) - 1 holds m, else the widest.
   // m is capped at 255, which already needs 9 bits (the widest, as any
@@ -744,38 +756,45 @@ void LayerLowering::emitResidualQuantization(Value key) {
         // (it vectorizes): blocks per width, the taps that read a changed
         // block and their bits, added to the totals once per row.
         size_t costAt = widths.size(), changedAt = widths.size() + 2;
-        SmallVector<Value> zeros(widths.size() + 2, e.i64(0));
+        auto countOf = [&](int64_t v) -> Value {
+          return arith::ConstantIntOp::create(b, count, v);
+        };
+        SmallVector<Value> zeros(widths.size() + 2, countOf(0));
         zeros.push_back(e.i8(0));
         Value usesY = e.load(rowUses, ValueRange{by});
-        SmallVector<Value> counts = e.loop(
+        SmallVector<Value> totals = e.loop(
             e.idx(0), e.idx(st.blocksX), zeros,
-            [&](Value bx, ValueRange count) -> SmallVector<Value> {
+            [&](Value bx, ValueRange counts) -> SmallVector<Value> {
           Value width = arith::ExtUIOp::create(
-              b, b.getI64Type(), e.load(bitsView, ValueRange{n, by, bx}));
+              b, count, e.load(bitsView, ValueRange{n, by, bx}));
           SmallVector<Value> next;
           for (auto [i, w] : llvm::enumerate(widths))
             next.push_back(e.add(
-                count[i], arith::ExtUIOp::create(
-                              b, b.getI64Type(),
-                              e.cmp(P::eq, width, e.i64(w)))));
+                counts[i], arith::ExtUIOp::create(
+                               b, count, e.cmp(P::eq, width, countOf(w)))));
           Value uses = e.load(columnUses, ValueRange{bx});
-          next.push_back(e.add(count[costAt],
-                               e.select(e.cmp(P::ne, width, e.i64(0)), uses,
-                                        e.i64(0))));
-          next.push_back(e.add(count[costAt + 1], e.mul(width, uses)));
+          next.push_back(e.add(counts[costAt],
+                               e.select(e.cmp(P::ne, width, countOf(0)), uses,
+                                        countOf(0))));
+          next.push_back(e.add(counts[costAt + 1], e.mul(width, uses)));
           next.push_back(arith::OrIOp::create(
-              b, count[changedAt], e.load(bitsView, ValueRange{n, by, bx})));
+              b, counts[changedAt], e.load(bitsView, ValueRange{n, by, bx})));
           return next;
         });
-        e.store(counts[changedAt], changedRows, ValueRange{n, by});
+        e.store(totals[changedAt], changedRows, ValueRange{n, by});
+        auto total = [&](size_t i) -> Value {
+          return count.isInteger(64)
+                     ? totals[i]
+                     : arith::ExtUIOp::create(b, b.getI64Type(), totals[i]);
+        };
         for (auto [i, w] : llvm::enumerate(widths))
-          e.addToSlot(stats, kStatHist + w, counts[i], parallel);
+          e.addToSlot(stats, kStatHist + w, total(i), parallel);
         // BOPs: activation bits x 8 weight bits per executed MAC.
         Value macsPerTap = e.mul(usesY, e.i64(g.macsPerTap()));
-        e.addToSlot(stats, kStatMacs, e.mul(counts[costAt], macsPerTap),
+        e.addToSlot(stats, kStatMacs, e.mul(total(costAt), macsPerTap),
                     parallel);
         e.addToSlot(stats, kStatBops,
-                    e.mul(counts[costAt + 1], e.mul(macsPerTap, e.i64(8))),
+                    e.mul(total(costAt + 1), e.mul(macsPerTap, e.i64(8))),
                     parallel);
       });
     });

@@ -20,9 +20,10 @@
 // CHECK-DAG: memref.global "private" constant @__resq_conv0_weights : memref<576xi8>
 // For the statistics, the (output pixel, tap) pairs that read each row and
 // column of 4x4 blocks (rows 0-3 of the 8x8 input, 3x3 window, padding 1:
-// 2 + 3 + 3 + 3; rows 4-7 likewise).
+// 2 + 3 + 3 + 3; rows 4-7 likewise). A row's sums are i32 (they cannot
+// overflow), the row's share of the totals i64.
 // CHECK-DAG: memref.global "private" constant @__resq_conv0_block_row_uses : memref<2xi64> = dense<11>
-// CHECK-DAG: memref.global "private" constant @__resq_conv0_block_column_uses : memref<2xi64> = dense<11>
+// CHECK-DAG: memref.global "private" constant @__resq_conv0_block_column_uses : memref<2xi32> = dense<11>
 // The bit-width of each largest rounded residual m of a block, tabulated
 // for bits [0, 2, 4, 8]: 0 for m = 0, 2 for 1, 4 for 2..7, 8 from 8 on.
 // CHECK-DAG: memref.global "private" constant @__resq_conv0_bit_widths : memref<256xi8> = dense<"0x00020404040404040808{{(08)+}}">
