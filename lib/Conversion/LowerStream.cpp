@@ -331,6 +331,11 @@ private:
   void emitResidualOrKeyframe();
   void emitKeyframeState();
   void emitQuantize(Value n, Value y, Value x, Value c0, bool laterRound);
+  /// The first round's quantization of row `by` of blocks: emitQuantize
+  /// per pixel, or, where X, R and Q hold the same channels and X is
+  /// contiguous, over each row of pixels as one run of elements in 16-bit
+  /// lanes (kRunLanes per vector instead of 16).
+  void emitQuantizeRows(Value n, Value by);
   void emitLinear(bool keyframe);
   /// Writes A at one output pixel (see writeAccumulator; on a residual
   /// frame acc is 0 where no tap changed: Q is 0 there).
@@ -411,6 +416,10 @@ private:
   Value input;                         // X as a strided memref
   Value header, stats, rView, qView, q32View, bitsView, aView;
   Value widthTable; // bit-width per largest rounded residual, 0..255
+  /// X as one run of elements with its offset, when it is contiguous (a
+  /// run-time check: bufferization decides X's layout); see
+  /// emitQuantizeRows.
+  Value inputRun, inputRunAt, inputContiguous;
   Value changedRows; // per row of blocks: some block is not 0-bit
   Value clampedRows; // per row of blocks: it needs another round (9 bits)
 
@@ -855,6 +864,104 @@ void LayerLowering::storeCodes(Value codes, Value n, Value y, Value x,
         vector::BroadcastOp::create(b, codes.getType(),
                                     arith::ConstantIntOp::create(b, 0x80, 8)));
   vector::StoreOp::create(b, codes, qView, ValueRange{n, y, x, c0});
+}
+
+/// Elements per vector of the quantization over runs of a row.
+constexpr int64_t kRunLanes = 32;
+
+void LayerLowering::emitQuantizeRows(Value n, Value by) {
+  using P = arith::CmpIPredicate;
+  auto perPixel = [&] {
+    forPixelsOfBlockRow(by, [&](Value y, Value x, Value c0) {
+      emitQuantize(n, y, x, c0, /*laterRound=*/false);
+    });
+  };
+  int64_t s = residual.getStep();
+  int64_t row = g.iw * st.channels;
+  // 16 bits hold every value on the way: |D| + s/2 <= 255 + s, and
+  // R + s * Q within s/2 of the int8 range.
+  bool runs = g.kind != LinearGeometry::Kind::MatMul &&
+              g.ic == st.channels && row % kRunLanes == 0 && s <= 200;
+  if (!runs)
+    return perPixel();
+  if (!inputContiguous) {
+    // Once per layer, before its loops.
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointAfterValue(input);
+    auto metadata = memref::ExtractStridedMetadataOp::create(b, input);
+    ValueRange strides = metadata.getStrides();
+    int64_t expected = 1;
+    Value contiguous = arith::ConstantIntOp::create(b, 1, 1);
+    for (int64_t d = 3; d >= 0; --d) {
+      contiguous = e.andI(contiguous,
+                          e.cmp(P::eq, strides[d], e.idx(expected)));
+      expected *= d == 3 ? g.ic : d == 2 ? g.iw : g.ih;
+    }
+    inputContiguous = contiguous;
+    inputRunAt = metadata.getOffset();
+    auto runType = MemRefType::get(
+        {g.n * g.ih * row}, b.getI8Type(),
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
+    inputRun = memref::ReinterpretCastOp::create(
+        b, runType, metadata.getBaseBuffer(), OpFoldResult(inputRunAt),
+        ArrayRef<OpFoldResult>{b.getIndexAttr(g.n * g.ih * row)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  }
+  auto flat = [&](Value view) -> Value {
+    return memref::CollapseShapeOp::create(
+        b, view, SmallVector<ReassociationIndices>{{0, 1, 2, 3}});
+  };
+  e.ifThenElse(
+      inputContiguous,
+      [&] {
+        Value rRun = flat(rView), qRun = flat(qView);
+        Type i16 = b.getI16Type();
+        auto splat16 = [&](int64_t v) {
+          return e.splat(arith::ConstantIntOp::create(b, v, 16), kRunLanes);
+        };
+        int64_t bs = residual.getBlock();
+        Value y0 = e.mul(by, e.idx(bs));
+        Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
+        e.loop(y0, y1, [&](Value y) {
+          Value rowAt = e.mul(e.add(e.mul(n, e.idx(g.ih)), y), e.idx(row));
+          e.loop(0, row / kRunLanes, [&](Value k) {
+            Value at = e.add(rowAt, e.mul(k, e.idx(kRunLanes)));
+            // As emitQuantize, in 16-bit lanes.
+            Value xs = e.extS(
+                vector::LoadOp::create(
+                    b, VectorType::get({kRunLanes}, b.getI8Type()), inputRun,
+                    ValueRange{at}),
+                i16);
+            Value r = vector::LoadOp::create(
+                b, VectorType::get({kRunLanes}, rElement()), rRun,
+                ValueRange{at});
+            Value rs = st.rBytes == 2 ? r : e.extS(r, i16);
+            Value d = e.sub(xs, rs);
+            Value zero = splat16(0);
+            Value negative = e.cmp(P::slt, d, zero);
+            Value magnitude = e.select(negative, e.sub(zero, d), d);
+            if (s / 2)
+              magnitude = e.add(magnitude, splat16(s / 2));
+            Value rounded = arith::DivUIOp::create(b, magnitude, splat16(s));
+            int64_t range = largestCode(
+                std::min<int64_t>(residual.getMaxBits(), kCodeBits));
+            Value clamped = arith::MinUIOp::create(b, rounded, splat16(range));
+            Value q = e.select(negative, e.sub(zero, clamped), clamped);
+            Value updated = e.add(rs, e.mul(q, splat16(s)));
+            vector::StoreOp::create(
+                b, st.rBytes == 2 ? updated : e.trunc(updated, rElement()),
+                rRun, ValueRange{at});
+            Value codes = e.trunc(q, b.getI8Type());
+            if (vnni && !isDepthwise())
+              codes = arith::XOrIOp::create(
+                  b, codes,
+                  e.splat(arith::ConstantIntOp::create(b, 0x80, 8),
+                          kRunLanes));
+            vector::StoreOp::create(b, codes, qRun, ValueRange{at});
+          });
+        });
+      },
+      perPixel);
 }
 
 /// Keyframe: R <- X, and the codes the linear op reads are X itself (see
@@ -1429,11 +1536,7 @@ void LayerLowering::emitResidualOrKeyframe() {
                                     e.i8(0));
               e.ifThenElse(
                   changed,
-                  [&] {
-                    forPixelsOfBlockRow(by, [&](Value y, Value x, Value c0) {
-                      emitQuantize(n, y, x, c0, /*laterRound=*/false);
-                    });
-                  },
+                  [&] { emitQuantizeRows(n, by); },
                   [&] { emitZeroCodesNear(n, by, changedRows); });
             });
           });
