@@ -672,32 +672,112 @@ LayerLowering::residualAt(Value n, Value y, Value x, Value c0,
 /// the keyframe path. The pass only reads: where nothing changed, nothing
 /// is written (the quantization follows in a second pass, see
 /// emitResidualOrKeyframe).
+/// Per-pixel largest |D| of kLanes pixels, as one vector: lane i holds
+/// the largest lane of `pixels[i]`. Pairs of vectors are merged level by
+/// level, each keeping the larger of the two halves of every pixel's
+/// lanes (two shuffles and a max per pair), so that 16 pixels take 45
+/// vector ops instead of a 16-lane reduction each.
+static Value largestPerPixel(ImplicitLocOpBuilder &b,
+                             SmallVector<Value> vectors) {
+  int64_t lanes = kLanes;      // lanes per pixel in each vector
+  int64_t perVector = 1;       // pixels per vector
+  while (vectors.size() > 1) {
+    SmallVector<Value> next;
+    int64_t half = lanes / 2;
+    SmallVector<int64_t> lo, hi;
+    for (int64_t from = 0; from < 2; ++from)
+      for (int64_t p = 0; p < perVector; ++p)
+        for (int64_t l = 0; l < half; ++l) {
+          lo.push_back(from * kLanes + p * lanes + l);
+          hi.push_back(from * kLanes + p * lanes + half + l);
+        }
+    for (size_t i = 0; i + 1 < vectors.size(); i += 2) {
+      Value a = vectors[i], c = vectors[i + 1];
+      next.push_back(arith::MaxUIOp::create(
+          b, vector::ShuffleOp::create(b, a, c, lo),
+          vector::ShuffleOp::create(b, a, c, hi)));
+    }
+    vectors = next;
+    lanes = half;
+    perVector *= 2;
+  }
+  return vectors[0];
+}
+
 void LayerLowering::emitBlockWidths(Value n, Value by, bool laterRound) {
+  using P = arith::CmpIPredicate;
   int64_t bs = residual.getBlock();
-  e.loop(e.idx(0), e.idx(st.blocksX), [&](Value bx) {
+  // Lane-wise maxima over a block's pixels and channels of f(pixel, c0).
+  auto blockMaxima = [&](Value bx, auto f) -> Value {
     Value y0 = e.mul(by, e.idx(bs)), x0 = e.mul(bx, e.idx(bs));
     Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
     Value x1 = e.minS(e.add(x0, e.idx(bs)), e.idx(g.iw));
-    // Lane-wise maxima of the rounded residuals, reduced across lanes once
-    // per block.
-    Value maxima = e.loop(y0, y1, {e.splatI32(0, lanes())},
-                          [&](Value y, ValueRange my) {
+    return e.loop(y0, y1, {e.splatI32(0, lanes())},
+                  [&](Value y, ValueRange my) {
       return e.loop(x0, x1, {my[0]}, [&](Value x, ValueRange mx) {
         return e.loop(e.idx(0), e.idx(st.channels / lanes()), {mx[0]},
                       [&](Value cb, ValueRange mc) {
-          Value rounded = std::get<1>(residualAt(
-              n, y, x, e.mul(cb, e.idx(lanes())), laterRound));
-          return SmallVector<Value>{arith::MaxUIOp::create(b, mc[0], rounded)};
+          Value v = f(y, x, e.mul(cb, e.idx(lanes())));
+          return SmallVector<Value>{arith::MaxUIOp::create(b, mc[0], v)};
         });
       });
     })[0];
+  };
+  // Blocks of one pixel (the default), 16 channels per vector: the widths
+  // of kLanes pixels at a time from a vector of their largest |D|, rounded
+  // (rounding is monotonic: the largest rounded residual is the largest
+  // residual rounded) and compared with each allowed width's range, stored
+  // as one vector. A reduction, a table lookup and a byte store per pixel
+  // made this pass as costly as the quantization.
+  // Only rows of 64 pixels or more: the code is compile time in every
+  // layer, the gain in the wide ones.
+  int64_t chunks = 0;
+  if (!laterRound && bs == 1 && lanes() == kLanes && st.blocksX >= 64)
+    chunks = st.blocksX / kLanes;
+  if (chunks) e.loop(0, chunks, [&](Value k) {
+    Value bx0 = e.mul(k, e.idx(kLanes));
+    // One loop over the channels for all kLanes pixels (a loop per pixel
+    // took pose's resq-compile from 18 to 23 s).
+    SmallVector<Value> zeros(kLanes, e.splatI32(0));
+    SmallVector<Value> maxima = e.loop(
+        e.idx(0), e.idx(st.channels / kLanes), zeros,
+        [&](Value cb, ValueRange in) {
+      SmallVector<Value> out;
+      for (int64_t i = 0; i < kLanes; ++i) {
+        Value d = std::get<0>(residualAt(n, by, e.add(bx0, e.idx(i)),
+                                         e.mul(cb, e.idx(kLanes)),
+                                         /*laterRound=*/false));
+        Value magnitude = arith::MaxSIOp::create(b, d, e.sub(e.splatI32(0), d));
+        out.push_back(arith::MaxUIOp::create(b, in[i], magnitude));
+      }
+      return out;
+    });
+    Value m = largestPerPixel(b, maxima);
+    int64_t s = residual.getStep();
+    if (s / 2)
+      m = e.add(m, e.splatI32(s / 2));
+    if (s > 1)
+      m = arith::DivUIOp::create(b, m, e.splatI32(s));
+    ArrayRef<int64_t> widths = residual.getBits();
+    Value width = e.splatI32(widths.back());
+    for (int64_t w : llvm::reverse(widths.drop_back()))
+      width = e.select(e.cmp(P::ule, m, e.splatI32(largestCode(w))),
+                       e.splatI32(w), width);
+    vector::StoreOp::create(b, e.trunc(width, b.getI8Type()), bitsView,
+                            ValueRange{n, by, bx0});
+  });
+  e.loop(e.idx(chunks * kLanes), e.idx(st.blocksX), [&](Value bx) {
+    // Lane-wise maxima of the rounded residuals, reduced across lanes once
+    // per block.
+    Value maxima = blockMaxima(bx, [&](Value y, Value x, Value c0) {
+      return std::get<1>(residualAt(n, y, x, c0, laterRound));
+    });
     Value m =
         vector::ReductionOp::create(b, vector::CombiningKind::MAXUI, maxima);
     Value width;
     if (laterRound) {
       // What is left of a clamped residual: 0 where nothing is, 9 where a
       // byte code still cannot hold it (another round), 8 otherwise.
-      using P = arith::CmpIPredicate;
       width = e.select(
           e.cmp(P::eq, m, e.i32(0)), e.i8(0),
           e.select(e.cmp(P::ugt, m, e.i32(largestCode(kCodeBits))),

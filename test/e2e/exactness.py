@@ -39,6 +39,12 @@ CONFIGS = [
                                scene_cut=1.0)),
      ref.dynamic_config(1, [0, 2, 4, 8, 9], 2, 1.0)),
     ("static 9 bits", 2, dict(bits=9), ref.static_config(2, 9)),
+    # Blocks of one pixel: widths of 16 pixels at a time (more than 4
+    # channels), rounded after the largest residual is taken.
+    ("dynamic 0,2,3,...,9 block 1", 3,
+     dict(bits=8, dynamic=dict(bit_set=[0, 2, 3, 4, 5, 6, 7, 8, 9], block=1,
+                               scene_cut=1.0)),
+     ref.dynamic_config(3, [0, 2, 3, 4, 5, 6, 7, 8, 9], 1, 1.0)),
 ]
 
 
@@ -63,6 +69,11 @@ def image_cases():
         ("depthwise_conv2d 5x5 stride 2 pad 2, 20 channels",
          "depthwise_conv2d", (1, 25, 31, 20),
          dict(kernel=(5, 5), pad=(2, 2, 2, 2), stride=(2, 2))),
+        # 24 channels (a partial second vector), 70 columns (from 64 on,
+        # blocks of one pixel take their widths 16 at a time: four chunks
+        # and a rest).
+        ("conv2d 1x1, 24 channels, 70 columns", "conv2d", (1, 10, 70, 24),
+         dict(out_channels=16, kernel=(1, 1), pad=(0, 0, 0, 0))),
         ("depthwise_conv2d 3x3 dilation 2 pad 2,1,3,0", "depthwise_conv2d",
          shape, dict(pad=(2, 1, 3, 0), dilation=(2, 2))),
         ("transpose_conv2d 3x3 stride 1", "transpose_conv2d", shape,
@@ -116,11 +127,17 @@ def test(tools):
             frames=FRAMES, height=shape[1], width=shape[2], channels=shape[3],
             square=8, velocity=(1, 2), seed=seed)
         frames = sequences.with_jump_band(frames)
+        if shape[3] > 16:
+            # Single-channel changes: a pixel's width is its largest
+            # channel's, wherever in the vector that channel sits.
+            frames = sequences.with_channel_changes(frames, seed)
         layer = netgen.random_layer(rng, kind, shape, **args)
         net = netgen.single_layer_net(layer, shape)
         check_layer(tools, what, net, frames, seed)
-        # Depthwise kernels have a portable path of their own (no VNNI).
-        if kind == "depthwise_conv2d" and args.get("multiplier", 1) == 1:
+        # Depthwise kernels have a portable path of their own (no VNNI);
+        # the widths' shuffles lower differently without AVX-512.
+        if (kind == "depthwise_conv2d" and args.get("multiplier", 1) == 1
+                or shape[3] > 16):
             check_layer(tools, f"{what} (x86-64)", net, frames, seed,
                         target_cpu="x86-64")
 

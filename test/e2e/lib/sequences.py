@@ -101,3 +101,19 @@ def with_jump_band(frames):
         frames[f, :, 0:2, 0:6, :] = 127 if f % 2 else -128
         frames[f, :, 2:5, 0:6, :] = -60 + 7 * (f % 3)
     return frames
+
+
+def with_channel_changes(frames, seed, fraction=0.2):
+    """The frames with, on every frame, a random `fraction` of the pixels
+    changed in one random channel each by up to +-40 codes."""
+    rng = np.random.default_rng(seed)
+    frames = frames.copy()
+    f, n, h, w, c = frames.shape
+    for k in range(1, f):
+        hit = rng.random((n, h, w)) < fraction
+        channel = rng.integers(0, c, size=(n, h, w))
+        delta = rng.integers(-40, 41, size=(n, h, w))
+        ys = np.nonzero(hit)
+        values = frames[k][ys + (channel[ys],)].astype(np.int32) + delta[ys]
+        frames[k][ys + (channel[ys],)] = np.clip(values, -128, 127)
+    return frames
