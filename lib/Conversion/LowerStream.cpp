@@ -93,13 +93,14 @@ int64_t largestCode(int64_t width) {
 }
 
 /// Channels of a layer's R and Q per input pixel: whole vectors of 16, or 4
-/// for a convolution with at most 4 input channels (a network's first
-/// layer, RGB), whose passes over X, R and Q would otherwise move 16 bytes
-/// per pixel for 3 real ones. The kernels read Q in quads of channels
-/// either way; depthwise layers keep 16 (their lanes are the channels).
+/// (8) for a convolution with at most 4 (8) input channels (a network's
+/// first layer, RGB; pose's 8-channel high-resolution layers), whose passes
+/// over X, R and Q would otherwise move 16 bytes per pixel for 3 (8) real
+/// ones. The kernels read Q in quads of channels either way; depthwise
+/// layers keep 16 (their lanes are the channels).
 int64_t paddedChannels(const LinearGeometry &g) {
-  if (g.kind == LinearGeometry::Kind::Conv && g.ic <= 4)
-    return 4;
+  if (g.kind == LinearGeometry::Kind::Conv && g.ic <= 8)
+    return g.ic <= 4 ? 4 : 8;
   return roundUp(g.ic, kLanes);
 }
 
@@ -288,8 +289,8 @@ private:
     return g.kind == LinearGeometry::Kind::Depthwise;
   }
   int64_t outBlocks() const { return roundUp(g.oc, kLanes) / kLanes; }
-  /// Channels per vector in the passes over X, R and Q: 16, or 4 for a
-  /// layer whose input has at most 4 channels (see paddedChannels).
+  /// Channels per vector in the passes over X, R and Q: 16, or 4 (8) for
+  /// a layer whose input has at most 4 (8) channels (see paddedChannels).
   int64_t lanes() const { return std::min(kLanes, st.channels); }
 
   LogicalResult packConstants();

@@ -1,5 +1,6 @@
 // RUN: resq-opt %s --resq-lower-stream | FileCheck %s
 // RUN: sed 's/1x2x64x16/1x2x48x16/g' %s | resq-opt --resq-lower-stream | FileCheck %s --check-prefix=NARROW
+// RUN: sed -e 's/1x2x64x16xi8/1x2x64x8xi8/g' -e 's/16x1x1x16/16x1x1x8/g' %s | resq-opt --resq-lower-stream | FileCheck %s --check-prefix=EIGHT
 
 // Blocks of one pixel in rows of 64 pixels or more, 16 channels per
 // vector: the first pass takes the widths of 16 pixels at a time. One
@@ -20,6 +21,11 @@
 // NARROW-NOT: vector.shuffle
 // NARROW: vector.reduction <maxui>
 // NARROW: memref.load %{{.*}} : memref<256xi8>
+// A convolution over 5 to 8 channels holds 8 per pixel in R and Q and
+// runs its passes on 8 lanes (16 would be half padding).
+// EIGHT: r_shape = array<i64: 1, 2, 64, 8>
+// EIGHT-NOT: vector.shuffle
+// EIGHT: vector<8xi8>
 
 func.func @main(%s: !resq.stream, %x: tensor<1x2x64x16xi8>) -> tensor<1x2x64x16xi32> {
   %w = "tosa.const"() {values = dense<3> : tensor<16x1x1x16xi8>} : () -> tensor<16x1x1x16xi8>

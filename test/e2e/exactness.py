@@ -74,6 +74,12 @@ def image_cases():
         # and a rest).
         ("conv2d 1x1, 24 channels, 70 columns", "conv2d", (1, 10, 70, 24),
          dict(out_channels=16, kernel=(1, 1), pad=(0, 0, 0, 0))),
+        # 5 to 8 channels hold 8 per pixel in R and Q (passes on 8 lanes,
+        # quantized in runs where X is contiguous).
+        ("conv2d 3x3, 6 channels", "conv2d", (1, 12, 20, 6),
+         dict(out_channels=8)),
+        ("conv2d 3x3, 8 channels", "conv2d", (1, 12, 20, 8),
+         dict(out_channels=8)),
         ("depthwise_conv2d 3x3 dilation 2 pad 2,1,3,0", "depthwise_conv2d",
          shape, dict(pad=(2, 1, 3, 0), dilation=(2, 2))),
         ("transpose_conv2d 3x3 stride 1", "transpose_conv2d", shape,
