@@ -139,6 +139,12 @@ public:
   Value splatI32(int64_t v, int64_t lanes = kLanes) {
     return splat(i32(v), lanes);
   }
+  /// A vector of `v` shaped like `like` (a vector of integers).
+  Value splatLike(Value like, int64_t v) {
+    auto type = cast<VectorType>(like.getType());
+    return splat(arith::ConstantIntOp::create(b, type.getElementType(), v),
+                 type.getNumElements());
+  }
 
   Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
   Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
@@ -359,6 +365,8 @@ private:
   /// broadcast (which competes with the dot products for a port) per 4
   /// codes in the kernel.
   void storeCodes(Value codes, Value n, Value y, Value x, Value c0);
+  /// Codes as the layer's kernel reads them (see storeCodes).
+  Value kernelCodes(Value codes);
   /// VNNI: the four (unsigned) codes of Q at (n, y, x, 4*c4), broadcast to
   /// the 16 lanes of a dot product.
   Value vnniCodes(Value n, Value y, Value x, Value c4);
@@ -395,6 +403,10 @@ private:
   /// rounds), and R as i32.
   std::tuple<Value, Value, Value> residualAt(Value n, Value y, Value x,
                                              Value c0, bool laterRound);
+  /// |D| rounded by the step, in D's lanes (i32, or i16 in runs).
+  Value roundResidual(Value d, bool laterRound);
+  /// Q = clamp(round(D / s)) to a byte code's range, and R + s * Q.
+  std::pair<Value, Value> quantizeResidual(Value d, Value rs, bool laterRound);
   /// Block index of an input pixel.
   Value blockOf(Value pixel) {
     return arith::DivUIOp::create(b, pixel, e.idx(residual.getBlock()));
@@ -651,7 +663,11 @@ LayerLowering::residualAt(Value n, Value y, Value x, Value c0,
                                            ValueRange{n, y, x, c0}),
                     i32);
   Value d = e.sub(xs, rs);
-  Value zero = e.splatI32(0, lanes());
+  return {d, roundResidual(d, laterRound), rs};
+}
+
+Value LayerLowering::roundResidual(Value d, bool laterRound) {
+  Value zero = e.splatLike(d, 0);
   Value negative = e.cmp(arith::CmpIPredicate::slt, d, zero);
   Value magnitude = e.select(negative, e.sub(zero, d), d);
   // Round half away from zero: (|D| + floor(s/2)) div s. A later round
@@ -660,10 +676,21 @@ LayerLowering::residualAt(Value n, Value y, Value x, Value c0,
   int64_t s = residual.getStep();
   int64_t half = laterRound ? (s - 1) / 2 : s / 2;
   if (half)
-    magnitude = e.add(magnitude, e.splatI32(half, lanes()));
-  Value rounded =
-      arith::DivUIOp::create(b, magnitude, e.splatI32(s, lanes()));
-  return {d, rounded, rs};
+    magnitude = e.add(magnitude, e.splatLike(d, half));
+  return arith::DivUIOp::create(b, magnitude, e.splatLike(d, s));
+}
+
+std::pair<Value, Value> LayerLowering::quantizeResidual(Value d, Value rs,
+                                                        bool laterRound) {
+  using P = arith::CmpIPredicate;
+  int64_t range =
+      largestCode(std::min<int64_t>(residual.getMaxBits(), kCodeBits));
+  Value clamped = arith::MinUIOp::create(b, roundResidual(d, laterRound),
+                                         e.splatLike(d, range));
+  Value zero = e.splatLike(d, 0);
+  Value q = e.select(e.cmp(P::slt, d, zero), e.sub(zero, clamped), clamped);
+  Value updated = e.add(rs, e.mul(q, e.splatLike(d, residual.getStep())));
+  return {q, updated};
 }
 
 /// A residual frame's first pass over the layer's input: per block, the
@@ -735,38 +762,36 @@ void LayerLowering::emitBlockWidths(Value n, Value by, bool laterRound) {
   int64_t chunks = 0;
   if (!laterRound && bs == 1 && lanes() == kLanes && st.blocksX >= 64)
     chunks = st.blocksX / kLanes;
-  if (chunks) e.loop(0, chunks, [&](Value k) {
-    Value bx0 = e.mul(k, e.idx(kLanes));
-    // One loop over the channels for all kLanes pixels (a loop per pixel
-    // took pose's resq-compile from 18 to 23 s).
-    SmallVector<Value> zeros(kLanes, e.splatI32(0));
-    SmallVector<Value> maxima = e.loop(
-        e.idx(0), e.idx(st.channels / kLanes), zeros,
-        [&](Value cb, ValueRange in) {
-      SmallVector<Value> out;
-      for (int64_t i = 0; i < kLanes; ++i) {
-        Value d = std::get<0>(residualAt(n, by, e.add(bx0, e.idx(i)),
-                                         e.mul(cb, e.idx(kLanes)),
-                                         /*laterRound=*/false));
-        Value magnitude = arith::MaxSIOp::create(b, d, e.sub(e.splatI32(0), d));
-        out.push_back(arith::MaxUIOp::create(b, in[i], magnitude));
-      }
-      return out;
+  if (chunks > 0) {
+    e.loop(0, chunks, [&](Value k) {
+      Value bx0 = e.mul(k, e.idx(kLanes));
+      // One loop over the channels for all kLanes pixels (a loop per pixel
+      // took pose's resq-compile from 18 to 23 s).
+      SmallVector<Value> zeros(kLanes, e.splatI32(0));
+      SmallVector<Value> maxima = e.loop(
+          e.idx(0), e.idx(st.channels / kLanes), zeros,
+          [&](Value cb, ValueRange in) {
+        SmallVector<Value> out;
+        for (int64_t i = 0; i < kLanes; ++i) {
+          Value d = std::get<0>(residualAt(n, by, e.add(bx0, e.idx(i)),
+                                           e.mul(cb, e.idx(kLanes)),
+                                           /*laterRound=*/false));
+          Value magnitude =
+              arith::MaxSIOp::create(b, d, e.sub(e.splatLike(d, 0), d));
+          out.push_back(arith::MaxUIOp::create(b, in[i], magnitude));
+        }
+        return out;
+      });
+      Value m = roundResidual(largestPerPixel(b, maxima), /*laterRound=*/false);
+      ArrayRef<int64_t> widths = residual.getBits();
+      Value width = e.splatI32(widths.back());
+      for (int64_t w : llvm::reverse(widths.drop_back()))
+        width = e.select(e.cmp(P::ule, m, e.splatI32(largestCode(w))),
+                         e.splatI32(w), width);
+      vector::StoreOp::create(b, e.trunc(width, b.getI8Type()), bitsView,
+                              ValueRange{n, by, bx0});
     });
-    Value m = largestPerPixel(b, maxima);
-    int64_t s = residual.getStep();
-    if (s / 2)
-      m = e.add(m, e.splatI32(s / 2));
-    if (s > 1)
-      m = arith::DivUIOp::create(b, m, e.splatI32(s));
-    ArrayRef<int64_t> widths = residual.getBits();
-    Value width = e.splatI32(widths.back());
-    for (int64_t w : llvm::reverse(widths.drop_back()))
-      width = e.select(e.cmp(P::ule, m, e.splatI32(largestCode(w))),
-                       e.splatI32(w), width);
-    vector::StoreOp::create(b, e.trunc(width, b.getI8Type()), bitsView,
-                            ValueRange{n, by, bx0});
-  });
+  }
   e.loop(e.idx(chunks * kLanes), e.idx(st.blocksX), [&](Value bx) {
     // Lane-wise maxima of the rounded residuals, reduced across lanes once
     // per block.
@@ -922,29 +947,23 @@ void LayerLowering::emitResidualQuantization(Value key) {
 /// takes the rest in later rounds (emitRounds).
 void LayerLowering::emitQuantize(Value n, Value y, Value x, Value c0,
                                  bool laterRound) {
-  using P = arith::CmpIPredicate;
-  int64_t range =
-      largestCode(std::min<int64_t>(residual.getMaxBits(), kCodeBits));
   auto [d, rounded, r] = residualAt(n, y, x, c0, laterRound);
-  Value clamped =
-      arith::MinUIOp::create(b, rounded, e.splatI32(range, lanes()));
-  Value zero = e.splatI32(0, lanes());
-  Value q = e.select(e.cmp(P::slt, d, zero), e.sub(zero, clamped), clamped);
-  Value updated =
-      e.add(r, e.mul(q, e.splatI32(residual.getStep(), lanes())));
+  auto [q, updated] = quantizeResidual(d, r, laterRound);
   vector::StoreOp::create(b, e.trunc(updated, rElement()), rView,
                           ValueRange{n, y, x, c0});
   storeCodes(e.trunc(q, b.getI8Type()), n, y, x, c0);
 }
 
+Value LayerLowering::kernelCodes(Value codes) {
+  if (!vnni || isDepthwise())
+    return codes;
+  return arith::XOrIOp::create(b, codes, e.splatLike(codes, 0x80));
+}
+
 void LayerLowering::storeCodes(Value codes, Value n, Value y, Value x,
                                Value c0) {
-  if (vnni && !isDepthwise())
-    codes = arith::XOrIOp::create(
-        b, codes,
-        vector::BroadcastOp::create(b, codes.getType(),
-                                    arith::ConstantIntOp::create(b, 0x80, 8)));
-  vector::StoreOp::create(b, codes, qView, ValueRange{n, y, x, c0});
+  vector::StoreOp::create(b, kernelCodes(codes), qView,
+                          ValueRange{n, y, x, c0});
 }
 
 /// Elements per vector of the quantization over runs of a row.
@@ -997,9 +1016,6 @@ void LayerLowering::emitQuantizeRows(Value n, Value by) {
       [&] {
         Value rRun = flat(rView), qRun = flat(qView);
         Type i16 = b.getI16Type();
-        auto splat16 = [&](int64_t v) {
-          return e.splat(arith::ConstantIntOp::create(b, v, 16), kRunLanes);
-        };
         int64_t bs = residual.getBlock();
         Value y0 = e.mul(by, e.idx(bs));
         Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
@@ -1017,28 +1033,13 @@ void LayerLowering::emitQuantizeRows(Value n, Value by) {
                 b, VectorType::get({kRunLanes}, rElement()), rRun,
                 ValueRange{at});
             Value rs = st.rBytes == 2 ? r : e.extS(r, i16);
-            Value d = e.sub(xs, rs);
-            Value zero = splat16(0);
-            Value negative = e.cmp(P::slt, d, zero);
-            Value magnitude = e.select(negative, e.sub(zero, d), d);
-            if (s / 2)
-              magnitude = e.add(magnitude, splat16(s / 2));
-            Value rounded = arith::DivUIOp::create(b, magnitude, splat16(s));
-            int64_t range = largestCode(
-                std::min<int64_t>(residual.getMaxBits(), kCodeBits));
-            Value clamped = arith::MinUIOp::create(b, rounded, splat16(range));
-            Value q = e.select(negative, e.sub(zero, clamped), clamped);
-            Value updated = e.add(rs, e.mul(q, splat16(s)));
+            auto [q, updated] = quantizeResidual(e.sub(xs, rs), rs,
+                                                 /*laterRound=*/false);
             vector::StoreOp::create(
                 b, st.rBytes == 2 ? updated : e.trunc(updated, rElement()),
                 rRun, ValueRange{at});
-            Value codes = e.trunc(q, b.getI8Type());
-            if (vnni && !isDepthwise())
-              codes = arith::XOrIOp::create(
-                  b, codes,
-                  e.splat(arith::ConstantIntOp::create(b, 0x80, 8),
-                          kRunLanes));
-            vector::StoreOp::create(b, codes, qRun, ValueRange{at});
+            vector::StoreOp::create(b, kernelCodes(e.trunc(q, b.getI8Type())),
+                                    qRun, ValueRange{at});
           });
         });
       },
@@ -1630,10 +1631,12 @@ void LayerLowering::emitResidualOrKeyframe() {
 /// the 127 of a byte code, further rounds: the layer repeats its residual
 /// update (block widths, quantization, linear op) against the R the last
 /// round left, while some block still needs more than 8 bits. Every round
-/// runs the same linear op code (one copy per layer: compile time). Pixels that did not clamp are within s/2 of X and round to
-/// 0 (half toward zero), so only the rest of a clamped residual moves; with
-/// an odd step every pixel ends where the unclamped 9-bit Q puts it. The
-/// statistics stay the first round's: the block counts once, at 9 bits.
+/// runs the same linear op code (one copy per layer: compile time), its
+/// row loops forking for the threads (resq.fork_each). Pixels that did not
+/// clamp are within s/2 of X and round to 0 (half toward zero), so only the
+/// rest of a clamped residual moves; with an odd step every pixel ends
+/// where the unclamped 9-bit Q puts it. The statistics stay the first
+/// round's: the block counts once, at 9 bits.
 void LayerLowering::emitRounds() {
   using P = arith::CmpIPredicate;
   if (residual.getMaxBits() <= kCodeBits)
