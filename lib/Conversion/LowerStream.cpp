@@ -327,6 +327,8 @@ private:
   /// allowed 9 bits, while a block needs more than the 8 bits of a code.
   void emitRounds();
   void emitLaterQuantization();
+  /// The rows of pixels [y0, y1) of row `by` of blocks.
+  std::pair<Value, Value> pixelRowsOf(Value by);
   /// Runs `body(y, x, c0)` over the pixels (16 channels at a time) of row
   /// `by` of blocks.
   void forPixelsOfBlockRow(Value by,
@@ -405,8 +407,12 @@ private:
                                              Value c0, bool laterRound);
   /// |D| rounded by the step, in D's lanes (i32, or i16 in runs).
   Value roundResidual(Value d, bool laterRound);
-  /// Q = clamp(round(D / s)) to a byte code's range, and R + s * Q.
-  std::pair<Value, Value> quantizeResidual(Value d, Value rs, bool laterRound);
+  Value magnitudeOf(Value d);
+  /// A residual's magnitude |D| rounded by the step.
+  Value roundMagnitude(Value magnitude, bool laterRound);
+  /// Q = clamp(round(D / s)) to a byte code's range (from D and its
+  /// rounded magnitude), and R + s * Q.
+  std::pair<Value, Value> quantizeResidual(Value d, Value rounded, Value rs);
   /// Block index of an input pixel.
   Value blockOf(Value pixel) {
     return arith::DivUIOp::create(b, pixel, e.idx(residual.getBlock()));
@@ -429,10 +435,6 @@ private:
   Value input;                         // X as a strided memref
   Value header, stats, rView, qView, q32View, bitsView, aView;
   Value widthTable; // bit-width per largest rounded residual, 0..255
-  /// X as one run of elements with its offset, when it is contiguous (a
-  /// run-time check: bufferization decides X's layout); see
-  /// emitQuantizeRows.
-  Value inputRun, inputRunAt, inputContiguous;
   Value changedRows; // per row of blocks: some block is not 0-bit
   Value clampedRows; // per row of blocks: it needs another round (9 bits)
 
@@ -666,40 +668,37 @@ LayerLowering::residualAt(Value n, Value y, Value x, Value c0,
   return {d, roundResidual(d, laterRound), rs};
 }
 
+Value LayerLowering::magnitudeOf(Value d) {
+  return arith::MaxSIOp::create(b, d, e.sub(e.splatLike(d, 0), d));
+}
+
 Value LayerLowering::roundResidual(Value d, bool laterRound) {
-  Value zero = e.splatLike(d, 0);
-  Value negative = e.cmp(arith::CmpIPredicate::slt, d, zero);
-  Value magnitude = e.select(negative, e.sub(zero, d), d);
+  return roundMagnitude(magnitudeOf(d), laterRound);
+}
+
+Value LayerLowering::roundMagnitude(Value magnitude, bool laterRound) {
   // Round half away from zero: (|D| + floor(s/2)) div s. A later round
   // rounds half toward zero, (|D| + floor((s-1)/2)) div s: after a round
   // |D| <= s/2 wherever it did not clamp, and those pixels must stay.
   int64_t s = residual.getStep();
   int64_t half = laterRound ? (s - 1) / 2 : s / 2;
   if (half)
-    magnitude = e.add(magnitude, e.splatLike(d, half));
-  return arith::DivUIOp::create(b, magnitude, e.splatLike(d, s));
+    magnitude = e.add(magnitude, e.splatLike(magnitude, half));
+  return arith::DivUIOp::create(b, magnitude, e.splatLike(magnitude, s));
 }
 
-std::pair<Value, Value> LayerLowering::quantizeResidual(Value d, Value rs,
-                                                        bool laterRound) {
+std::pair<Value, Value>
+LayerLowering::quantizeResidual(Value d, Value rounded, Value rs) {
   using P = arith::CmpIPredicate;
   int64_t range =
       largestCode(std::min<int64_t>(residual.getMaxBits(), kCodeBits));
-  Value clamped = arith::MinUIOp::create(b, roundResidual(d, laterRound),
-                                         e.splatLike(d, range));
+  Value clamped = arith::MinUIOp::create(b, rounded, e.splatLike(d, range));
   Value zero = e.splatLike(d, 0);
   Value q = e.select(e.cmp(P::slt, d, zero), e.sub(zero, clamped), clamped);
   Value updated = e.add(rs, e.mul(q, e.splatLike(d, residual.getStep())));
   return {q, updated};
 }
 
-/// A residual frame's first pass over the layer's input: per block, the
-/// largest rounded residual picks the bit-width (Dynamic ResQ). Blocks are
-/// counted per width; when too many need the widest, the scene-cut rule
-/// makes this a keyframe, and dense-above sends the rest of the frame down
-/// the keyframe path. The pass only reads: where nothing changed, nothing
-/// is written (the quantization follows in a second pass, see
-/// emitResidualOrKeyframe).
 /// Per-pixel largest |D| of kLanes pixels, as one vector: lane i holds
 /// the largest lane of `pixels[i]`. Pairs of vectors are merged level by
 /// level, each keeping the larger of the two halves of every pixel's
@@ -732,13 +731,20 @@ static Value largestPerPixel(ImplicitLocOpBuilder &b,
   return vectors[0];
 }
 
+/// A residual frame's first pass over the layer's input: per block, the
+/// largest rounded residual picks the bit-width (Dynamic ResQ). Blocks are
+/// counted per width; when too many need the widest, the scene-cut rule
+/// makes this a keyframe, and dense-above sends the rest of the frame down
+/// the keyframe path. The pass only reads: where nothing changed, nothing
+/// is written (the quantization follows in a second pass, see
+/// emitResidualOrKeyframe).
 void LayerLowering::emitBlockWidths(Value n, Value by, bool laterRound) {
   using P = arith::CmpIPredicate;
   int64_t bs = residual.getBlock();
   // Lane-wise maxima over a block's pixels and channels of f(pixel, c0).
   auto blockMaxima = [&](Value bx, auto f) -> Value {
-    Value y0 = e.mul(by, e.idx(bs)), x0 = e.mul(bx, e.idx(bs));
-    Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
+    auto [y0, y1] = pixelRowsOf(by);
+    Value x0 = e.mul(bx, e.idx(bs));
     Value x1 = e.minS(e.add(x0, e.idx(bs)), e.idx(g.iw));
     return e.loop(y0, y1, {e.splatI32(0, lanes())},
                   [&](Value y, ValueRange my) {
@@ -776,13 +782,12 @@ void LayerLowering::emitBlockWidths(Value n, Value by, bool laterRound) {
           Value d = std::get<0>(residualAt(n, by, e.add(bx0, e.idx(i)),
                                            e.mul(cb, e.idx(kLanes)),
                                            /*laterRound=*/false));
-          Value magnitude =
-              arith::MaxSIOp::create(b, d, e.sub(e.splatLike(d, 0), d));
-          out.push_back(arith::MaxUIOp::create(b, in[i], magnitude));
+          out.push_back(arith::MaxUIOp::create(b, in[i], magnitudeOf(d)));
         }
         return out;
       });
-      Value m = roundResidual(largestPerPixel(b, maxima), /*laterRound=*/false);
+      Value m =
+          roundMagnitude(largestPerPixel(b, maxima), /*laterRound=*/false);
       ArrayRef<int64_t> widths = residual.getBits();
       Value width = e.splatI32(widths.back());
       for (int64_t w : llvm::reverse(widths.drop_back()))
@@ -948,7 +953,7 @@ void LayerLowering::emitResidualQuantization(Value key) {
 void LayerLowering::emitQuantize(Value n, Value y, Value x, Value c0,
                                  bool laterRound) {
   auto [d, rounded, r] = residualAt(n, y, x, c0, laterRound);
-  auto [q, updated] = quantizeResidual(d, r, laterRound);
+  auto [q, updated] = quantizeResidual(d, rounded, r);
   vector::StoreOp::create(b, e.trunc(updated, rElement()), rView,
                           ValueRange{n, y, x, c0});
   storeCodes(e.trunc(q, b.getI8Type()), n, y, x, c0);
@@ -984,26 +989,27 @@ void LayerLowering::emitQuantizeRows(Value n, Value by) {
               g.ic == st.channels && row % kRunLanes == 0 && s <= 200;
   if (!runs)
     return perPixel();
-  if (!inputContiguous) {
-    // Once per layer, before its loops.
+  // X as one run of elements, and whether it is one (a run-time check:
+  // bufferization decides X's layout); once per layer, before its loops.
+  Value inputContiguous, inputRun;
+  {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointAfterValue(input);
     auto metadata = memref::ExtractStridedMetadataOp::create(b, input);
     ValueRange strides = metadata.getStrides();
     int64_t expected = 1;
-    Value contiguous = arith::ConstantIntOp::create(b, 1, 1);
+    inputContiguous = arith::ConstantIntOp::create(b, 1, 1);
     for (int64_t d = 3; d >= 0; --d) {
-      contiguous = e.andI(contiguous,
-                          e.cmp(P::eq, strides[d], e.idx(expected)));
+      inputContiguous = e.andI(inputContiguous,
+                               e.cmp(P::eq, strides[d], e.idx(expected)));
       expected *= d == 3 ? g.ic : d == 2 ? g.iw : g.ih;
     }
-    inputContiguous = contiguous;
-    inputRunAt = metadata.getOffset();
     auto runType = MemRefType::get(
         {g.n * g.ih * row}, b.getI8Type(),
         StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
     inputRun = memref::ReinterpretCastOp::create(
-        b, runType, metadata.getBaseBuffer(), OpFoldResult(inputRunAt),
+        b, runType, metadata.getBaseBuffer(),
+        OpFoldResult(metadata.getOffset()),
         ArrayRef<OpFoldResult>{b.getIndexAttr(g.n * g.ih * row)},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
   }
@@ -1016,9 +1022,7 @@ void LayerLowering::emitQuantizeRows(Value n, Value by) {
       [&] {
         Value rRun = flat(rView), qRun = flat(qView);
         Type i16 = b.getI16Type();
-        int64_t bs = residual.getBlock();
-        Value y0 = e.mul(by, e.idx(bs));
-        Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
+        auto [y0, y1] = pixelRowsOf(by);
         e.loop(y0, y1, [&](Value y) {
           Value rowAt = e.mul(e.add(e.mul(n, e.idx(g.ih)), y), e.idx(row));
           e.loop(0, row / kRunLanes, [&](Value k) {
@@ -1033,8 +1037,9 @@ void LayerLowering::emitQuantizeRows(Value n, Value by) {
                 b, VectorType::get({kRunLanes}, rElement()), rRun,
                 ValueRange{at});
             Value rs = st.rBytes == 2 ? r : e.extS(r, i16);
-            auto [q, updated] = quantizeResidual(e.sub(xs, rs), rs,
-                                                 /*laterRound=*/false);
+            Value d = e.sub(xs, rs);
+            auto [q, updated] = quantizeResidual(
+                d, roundResidual(d, /*laterRound=*/false), rs);
             vector::StoreOp::create(
                 b, st.rBytes == 2 ? updated : e.trunc(updated, rElement()),
                 rRun, ValueRange{at});
@@ -1670,8 +1675,9 @@ void LayerLowering::emitRounds() {
 
 /// A later round's block widths and codes: only rows of blocks that
 /// clamped in the last round are quantized again (rounding half toward
-/// zero); the others get 0 bits, and Q = 0 where an output row's taps read
-/// them together with a clamped row.
+/// zero), and only they are the round's changed rows; the others keep
+/// their widths (none of them 9) and get Q = 0 where an output row's taps
+/// read them together with a clamped row.
 void LayerLowering::emitLaterQuantization() {
   using P = arith::CmpIPredicate;
   e.store(e.i64(0), stats, e.idx(kStatRoundsLeft));
@@ -1707,12 +1713,7 @@ void LayerLowering::emitLaterQuantization() {
               emitQuantize(n, y, x, c0, /*laterRound=*/true);
             });
           },
-          [&] {
-            e.loop(e.idx(0), e.idx(st.blocksX), [&](Value bx) {
-              e.store(e.i8(0), bitsView, ValueRange{n, by, bx});
-            });
-            emitZeroCodesNear(n, by, clampedRows);
-          });
+          [&] { emitZeroCodesNear(n, by, clampedRows); });
       // The round's changed rows: the clamped ones (each has a block left
       // with more than 8 bits), for the linear op.
       e.store(e.load(clampedRows, ValueRange{n, by}), changedRows,
@@ -1721,11 +1722,15 @@ void LayerLowering::emitLaterQuantization() {
   });
 }
 
-void LayerLowering::forPixelsOfBlockRow(
-    Value by, function_ref<void(Value, Value, Value)> body) {
+std::pair<Value, Value> LayerLowering::pixelRowsOf(Value by) {
   int64_t bs = residual.getBlock();
   Value y0 = e.mul(by, e.idx(bs));
-  Value y1 = e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih));
+  return {y0, e.minS(e.add(y0, e.idx(bs)), e.idx(g.ih))};
+}
+
+void LayerLowering::forPixelsOfBlockRow(
+    Value by, function_ref<void(Value, Value, Value)> body) {
+  auto [y0, y1] = pixelRowsOf(by);
   e.loop(y0, y1, [&](Value y) {
     e.loop(e.idx(0), e.idx(g.iw), [&](Value x) {
       e.loop(0, st.channels / lanes(), [&](Value cb) {
