@@ -13,18 +13,21 @@
 #include "resq/Conversion/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/CSE.h"
@@ -39,6 +42,100 @@ namespace resq {
 using namespace mlir;
 
 namespace {
+
+/// A 4-d elementwise generic with one result whose body is elementwise
+/// arithmetic on its inputs (not its output), each input read at the pixel
+/// (or broadcast: constant-0 dimensions, no channel dimension), channels
+/// innermost.
+bool isPixelElementwise(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumLoops() != 4 ||
+      op.getNumDpsInits() != 1 || op.getNumParallelLoops() != 4 ||
+      op.hasIndexSemantics())
+    return false;
+  if (!op.getIndexingMapsArray().back().isIdentity() ||
+      op.payloadUsesValueFromOperand(op.getDpsInitOperand(0)))
+    return false;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!isa<RankedTensorType>(input->get().getType()))
+      return false;
+    for (auto [i, expr] : llvm::enumerate(map.getResults())) {
+      auto dim = dyn_cast<AffineDimExpr>(expr);
+      auto constant = dyn_cast<AffineConstantExpr>(expr);
+      if (constant && constant.getValue() == 0)
+        continue;
+      // The channel dimension only innermost.
+      if (!dim || (dim.getPosition() == 3 && i + 1 != map.getNumResults()))
+        return false;
+    }
+  }
+  return llvm::all_of(op.getBody()->without_terminator(), [](Operation &o) {
+    return isa<arith::ConstantOp>(o) ||
+           (o.getNumRegions() == 0 &&
+            OpTrait::hasElementwiseMappableTraits(&o) &&
+            isa<arith::ArithDialect, math::MathDialect>(o.getDialect()));
+  });
+}
+
+/// An input of a pixel-elementwise generic (`map`, a tensor or a memref) at
+/// `pixel` (n, y, x, first channel), as a vector of `type`'s lanes: read
+/// along the channels, or one element broadcast where the input has no
+/// channel dimension.
+Value readAtPixel(OpBuilder &b, Location loc, Value operand, AffineMap map,
+                  VectorType type, ArrayRef<Value> pixel, bool inBounds) {
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  SmallVector<Value> at;
+  bool channels = false;
+  for (AffineExpr expr : map.getResults()) {
+    auto dim = dyn_cast<AffineDimExpr>(expr);
+    at.push_back(dim ? pixel[dim.getPosition()] : zero);
+    channels |= dim && dim.getPosition() == 3;
+  }
+  Type element = getElementTypeOrSelf(operand.getType());
+  auto lanes = VectorType::get(type.getShape(), element);
+  if (channels) {
+    Value pad =
+        arith::ConstantOp::create(b, loc, element, b.getZeroAttr(element));
+    return vector::TransferReadOp::create(b, loc, lanes, operand, at, pad,
+                                          ArrayRef<bool>{inBounds});
+  }
+  Value scalar = isa<TensorType>(operand.getType())
+                     ? tensor::ExtractOp::create(b, loc, operand, at)
+                           .getResult()
+                     : memref::LoadOp::create(b, loc, operand, at).getResult();
+  return vector::BroadcastOp::create(b, loc, lanes, scalar);
+}
+
+/// A pixel-elementwise generic's body, lane by lane, on vectors of `type`'s
+/// lanes: `input` gives each input's vector.
+Value vectorBody(OpBuilder &b, Location loc, linalg::GenericOp op,
+                 VectorType type, function_ref<Value(OpOperand *)> input) {
+  Block *body = op.getBody();
+  IRMapping mapping;
+  auto splat = [&](Value scalar) -> Value {
+    return vector::BroadcastOp::create(
+        b, loc, VectorType::get(type.getShape(), scalar.getType()), scalar);
+  };
+  for (OpOperand *in : op.getDpsInputOperands())
+    mapping.map(body->getArgument(in->getOperandNumber()), input(in));
+  for (Operation &o : body->without_terminator()) {
+    if (isa<arith::ConstantOp>(o)) {
+      mapping.map(o.getResult(0), splat(b.clone(o)->getResult(0)));
+      continue;
+    }
+    SmallVector<Value> operands;
+    for (Value v : o.getOperands())
+      operands.push_back(mapping.contains(v) ? mapping.lookup(v) : splat(v));
+    OperationState state(loc, o.getName());
+    state.addOperands(operands);
+    state.addAttributes(o.getAttrs());
+    for (Type t : o.getResultTypes())
+      state.addTypes(VectorType::get(type.getShape(), t));
+    Operation *vectorOp = b.create(state);
+    mapping.map(o.getResults(), vectorOp->getResults());
+  }
+  return mapping.lookup(body->getTerminator()->getOperand(0));
+}
 
 /// pooling_nhwc_sum over the whole 1xHxWxC input (output 1x1x1xC, unit
 /// dilations) -> loops over rows and columns that add one vector of
@@ -126,39 +223,8 @@ struct GlobalSumPooling : OpRewritePattern<linalg::PoolingNhwcSumOp> {
     return success();
   }
 
-  /// A 4-d elementwise generic with one result, used once, whose body is
-  /// elementwise arithmetic on its inputs (not its output), each input read
-  /// at the pixel (or broadcast: constant-0 dimensions, no channel
-  /// dimension), channels innermost.
   static bool isFusableProducer(linalg::GenericOp producer) {
-    if (!producer->hasOneUse() || !producer.hasPureTensorSemantics() ||
-        producer.getNumLoops() != 4 || producer.getNumDpsInits() != 1 ||
-        producer.getNumParallelLoops() != 4 || producer.hasIndexSemantics())
-      return false;
-    if (!producer.getIndexingMapsArray().back().isIdentity() ||
-        producer.payloadUsesValueFromOperand(producer.getDpsInitOperand(0)))
-      return false;
-    for (OpOperand *input : producer.getDpsInputOperands()) {
-      AffineMap map = producer.getMatchingIndexingMap(input);
-      if (!isa<RankedTensorType>(input->get().getType()))
-        return false;
-      for (auto [i, expr] : llvm::enumerate(map.getResults())) {
-        auto dim = dyn_cast<AffineDimExpr>(expr);
-        auto constant = dyn_cast<AffineConstantExpr>(expr);
-        if (constant && constant.getValue() == 0)
-          continue;
-        // The channel dimension only innermost (the batch is 1).
-        if (!dim || (dim.getPosition() == 3 && i + 1 != map.getNumResults()))
-          return false;
-      }
-    }
-    return llvm::all_of(
-        producer.getBody()->without_terminator(), [](Operation &o) {
-          return isa<arith::ConstantOp>(o) ||
-                 (o.getNumRegions() == 0 &&
-                  OpTrait::hasElementwiseMappableTraits(&o) &&
-                  isa<arith::ArithDialect, math::MathDialect>(o.getDialect()));
-        });
+    return producer->hasOneUse() && isPixelElementwise(producer);
   }
 
   /// The producer's value at pixel (0, y, x) for the channels of `type`
@@ -166,60 +232,14 @@ struct GlobalSumPooling : OpRewritePattern<linalg::PoolingNhwcSumOp> {
   static Value producerPixel(OpBuilder &b, Location loc,
                              linalg::GenericOp producer, VectorType type,
                              ArrayRef<Value> pixel) {
-    Block *body = producer.getBody();
-    Value zero = pixel[0];
-    IRMapping mapping;
-    auto splat = [&](Value scalar) -> Value {
-      return vector::BroadcastOp::create(
-          b, loc, VectorType::get(type.getShape(), scalar.getType()), scalar);
-    };
-    for (OpOperand *input : producer.getDpsInputOperands()) {
-      AffineMap map = producer.getMatchingIndexingMap(input);
-      SmallVector<Value> at;
-      bool channels = false;
-      for (AffineExpr expr : map.getResults()) {
-        auto dim = dyn_cast<AffineDimExpr>(expr);
-        at.push_back(dim ? pixel[dim.getPosition()] : zero);
-        channels |= dim && dim.getPosition() == 3;
-      }
-      Value operand = input->get();
-      Type element = getElementTypeOrSelf(operand.getType());
-      Value value;
-      if (channels) {
-        Value pad = arith::ConstantOp::create(b, loc, element,
-                                              b.getZeroAttr(element));
-        value = vector::TransferReadOp::create(
-            b, loc, VectorType::get(type.getShape(), element), operand, at,
-            pad, ArrayRef<bool>{true});
-      } else {
-        value = splat(tensor::ExtractOp::create(b, loc, operand, at));
-      }
-      mapping.map(body->getArgument(input->getOperandNumber()), value);
-    }
-    for (Operation &o : body->without_terminator()) {
-      if (isa<arith::ConstantOp>(o)) {
-        mapping.map(o.getResult(0), splat(b.clone(o)->getResult(0)));
-        continue;
-      }
-      SmallVector<Value> operands;
-      for (Value v : o.getOperands())
-        operands.push_back(mapping.contains(v) ? mapping.lookup(v) : splat(v));
-      OperationState state(loc, o.getName());
-      state.addOperands(operands);
-      state.addAttributes(o.getAttrs());
-      for (Type t : o.getResultTypes())
-        state.addTypes(VectorType::get(type.getShape(), t));
-      Operation *vectorOp = b.create(state);
-      mapping.map(o.getResults(), vectorOp->getResults());
-    }
-    return mapping.lookup(body->getTerminator()->getOperand(0));
+    return vectorBody(b, loc, producer, type, [&](OpOperand *input) {
+      return readAtPixel(b, loc, input->get(),
+                         producer.getMatchingIndexingMap(input), type, pixel,
+                         /*inBounds=*/true);
+    });
   }
 };
 
-/// roundeven(x) for f32 without a rounding instruction, exactly: for
-/// |x| < 2^23, |x| + 2^23 lies in [2^23, 2^24) where floats are the
-/// integers, so the addition rounds |x| half to even; larger |x| (and
-/// infinities) are integers already, NaN falls through.
 /// An f32 constant of `type` (a scalar or a splat vector).
 Value f32Constant(OpBuilder &b, Location loc, Type type, float v) {
   TypedAttr attr = b.getF32FloatAttr(v);
@@ -228,6 +248,10 @@ Value f32Constant(OpBuilder &b, Location loc, Type type, float v) {
   return arith::ConstantOp::create(b, loc, type, attr);
 }
 
+/// roundeven(x) for f32 without a rounding instruction, exactly: for
+/// |x| < 2^23, |x| + 2^23 lies in [2^23, 2^24) where floats are the
+/// integers, so the addition rounds |x| half to even; larger |x| (and
+/// infinities) are integers already, NaN falls through.
 Value exactRoundEven(OpBuilder &b, Location loc, Value x) {
   Value big = f32Constant(b, loc, x.getType(), 8388608.0f); // 2^23
   Value magnitude = math::AbsFOp::create(b, loc, x);
@@ -292,6 +316,16 @@ struct OptimizeGluePass
       if (failed(applyPatternsGreedily(getOperation(), std::move(pooling))))
         return signalPassFailure();
     }
+    {
+      SmallVector<linalg::GenericOp> elementwise;
+      getOperation().walk([&](linalg::GenericOp op) {
+        elementwise.push_back(op);
+      });
+      IRRewriter rewriter(&getContext());
+      for (linalg::GenericOp op : elementwise)
+        tabulateChannels(rewriter, op);
+    }
+    fuseEpilogues();
     rewriteGlueLoops();
     RewritePatternSet patterns(&getContext());
     if (!resq::cpuHasFeature(targetCpu, "sse4.1"))
@@ -300,6 +334,240 @@ struct OptimizeGluePass
         patterns, [](StringRef name) { return name == "math.exp"; });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
+  }
+
+  /// Upstream's elementwise fusion takes a producer of one value per
+  /// channel (squeeze-excite's sigmoid of its scales, their
+  /// dequantization) into its consumer, which then computes it again at
+  /// every pixel: LLVM cannot hoist it, since its inputs' loads may alias
+  /// the consumer's stores. What depends on per-channel inputs alone is
+  /// computed once per channel into tables by a generic of its own, which
+  /// the consumer reads as per-channel inputs: the same operations, so the
+  /// same bits.
+  static void tabulateChannels(IRRewriter &rewriter, linalg::GenericOp op) {
+    if (!op.hasPureTensorSemantics() || op.getNumReductionLoops() != 0 ||
+        op.hasIndexSemantics() || op.getNumDpsInits() != 1 ||
+        op->getNumResults() != 1)
+      return;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (ranges.size() < 2 || ShapedType::isDynamicShape(ranges))
+      return;
+    unsigned channel = ranges.size() - 1;
+    // Inputs indexed by the channel alone (or by nothing: a scalar), and
+    // dimensions of one element (the batch).
+    auto perChannel = [&](AffineMap map) {
+      return llvm::all_of(map.getResults(), [&](AffineExpr expr) {
+        if (auto dim = dyn_cast<AffineDimExpr>(expr))
+          return dim.getPosition() == channel ||
+                 ranges[dim.getPosition()] == 1;
+        auto constant = dyn_cast<AffineConstantExpr>(expr);
+        return constant && constant.getValue() == 0;
+      });
+    };
+    Block *body = op.getBody();
+    SmallVector<OpOperand *> channelInputs;
+    for (OpOperand *input : op.getDpsInputOperands())
+      if (perChannel(op.getMatchingIndexingMap(input)))
+        channelInputs.push_back(input);
+    if (channelInputs.empty())
+      return;
+    auto isChannelArg = [&](Value v) {
+      return llvm::any_of(channelInputs, [&](OpOperand *input) {
+        return v == body->getArgument(input->getOperandNumber());
+      });
+    };
+    // The body's ops that depend on nothing but per-channel inputs and
+    // constants; `varies` those that do depend on such an input.
+    Tabulation t = findTabulated(
+        op, /*math=*/true, [&](Value v) { return isChannelArg(v); });
+    llvm::SetVector<Operation *> &channelOps = t.ops;
+    llvm::DenseSet<Operation *> &varies = t.varies;
+    SmallVector<Value> &tabled = t.tabled;
+    // Worth a table only where there is arithmetic to save (a
+    // dequantization, a cast and a multiply, is not). Tables of whole
+    // bytes: vector code reads i1 in memory as packed bits, scalar code
+    // writes it as bytes.
+    if (tabled.empty() || varies.size() < 4 ||
+        llvm::any_of(tabled, [](Value v) {
+          Type type = v.getType();
+          return !type.isIntOrIndexOrFloat() ||
+                 (type.isInteger() && type.getIntOrFloatBitWidth() % 8 != 0);
+        }))
+      return;
+
+    Location loc = op.getLoc();
+    int64_t channels = ranges[channel];
+    rewriter.setInsertionPoint(op);
+    // The tables' generic: one dimension, the channel.
+    SmallVector<Value> tableInputs;
+    SmallVector<AffineMap> tableMaps;
+    for (OpOperand *input : channelInputs) {
+      AffineMap map = op.getMatchingIndexingMap(input);
+      SmallVector<AffineExpr> exprs;
+      for (AffineExpr expr : map.getResults()) {
+        auto dim = dyn_cast<AffineDimExpr>(expr);
+        exprs.push_back(!dim ? expr
+                        : dim.getPosition() == channel
+                            ? rewriter.getAffineDimExpr(0)
+                            : rewriter.getAffineConstantExpr(0));
+      }
+      tableInputs.push_back(input->get());
+      tableMaps.push_back(
+          AffineMap::get(1, 0, exprs, rewriter.getContext()));
+    }
+    SmallVector<Value> empties = emptyTables(rewriter, loc, tabled, channels);
+    tableMaps.append(tabled.size(), rewriter.getMultiDimIdentityMap(1));
+    auto tables = linalg::GenericOp::create(
+        rewriter, loc, ValueRange(empties).getTypes(), tableInputs, empties,
+        tableMaps,
+        {utils::IteratorType::parallel},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          IRMapping mapping;
+          for (auto [input, arg] : llvm::zip(channelInputs, args))
+            mapping.map(body->getArgument(input->getOperandNumber()), arg);
+          for (Operation *o : channelOps)
+            b.clone(*o, mapping);
+          SmallVector<Value> results;
+          for (Value v : tabled)
+            results.push_back(mapping.lookup(v));
+          linalg::YieldOp::create(b, l, results);
+        });
+
+    // The consumer reads the tables as per-channel inputs.
+    SmallVector<Value> inputs = op.getDpsInputs();
+    SmallVector<AffineMap> maps;
+    for (OpOperand *input : op.getDpsInputOperands())
+      maps.push_back(op.getMatchingIndexingMap(input));
+    AffineMap channelMap = AffineMap::get(
+        ranges.size(), 0, rewriter.getAffineDimExpr(channel),
+        rewriter.getContext());
+    for (Value table : tables.getResults()) {
+      inputs.push_back(table);
+      maps.push_back(channelMap);
+    }
+    maps.push_back(op.getIndexingMapsArray().back());
+    auto consumer = linalg::GenericOp::create(
+        rewriter, loc, op->getResultTypes(), inputs, op.getDpsInits(), maps,
+        op.getIteratorTypesArray());
+    rewriter.inlineRegionBefore(op.getRegion(), consumer.getRegion(),
+                                consumer.getRegion().end());
+    unsigned firstTable = op.getNumDpsInputs();
+    for (auto [i, v] : llvm::enumerate(tabled)) {
+      BlockArgument arg =
+          body->insertArgument(firstTable + i, v.getType(), loc);
+      rewriter.replaceUsesWithIf(v, arg, [&](OpOperand &use) {
+        return !channelOps.contains(use.getOwner());
+      });
+    }
+    for (Operation *o : llvm::reverse(channelOps.getArrayRef()))
+      if (o->use_empty())
+        rewriter.eraseOp(o);
+    rewriter.replaceOp(op, consumer->getResults());
+  }
+
+  /// A layer that keeps no state (standard int8, every frame a keyframe)
+  /// writes its int32 accumulator A into a buffer of its own, vector by
+  /// vector, and the glue that follows (dequantization, activation,
+  /// requantization: one elementwise generic) read it back. Where A feeds
+  /// nothing else, the glue's body runs on each vector where the kernel
+  /// writes it, and the kernel writes the glue's result instead (int8: a
+  /// quarter of the bytes, and A is never stored). The same operations per
+  /// element, so the same results.
+  void fuseEpilogues() {
+    SmallVector<bufferization::ToTensorOp> accumulators;
+    getOperation().walk(
+        [&](bufferization::ToTensorOp op) { accumulators.push_back(op); });
+    DominanceInfo dominance(getOperation());
+    for (bufferization::ToTensorOp op : accumulators)
+      fuseEpilogue(op, dominance);
+  }
+
+  static void fuseEpilogue(bufferization::ToTensorOp acc,
+                           DominanceInfo &dominance) {
+    auto buffer = acc.getBuffer().getDefiningOp<memref::AllocOp>();
+    if (!buffer || !acc.getRestrict() || !acc->hasOneUse())
+      return;
+    auto glue = dyn_cast<linalg::GenericOp>(*acc->getUsers().begin());
+    if (!glue || !isPixelElementwise(glue))
+      return;
+    OpOperand *accInput = nullptr;
+    for (OpOperand *input : glue.getDpsInputOperands()) {
+      if (input->get() != acc.getResult())
+        continue;
+      if (accInput)
+        return; // Read twice.
+      accInput = input;
+    }
+    if (!glue.getMatchingIndexingMap(accInput).isIdentity())
+      return;
+    // Nothing but whole-vector writes along the channels fills A.
+    SmallVector<vector::TransferWriteOp> writes;
+    for (Operation *user : buffer->getUsers()) {
+      if (user == acc)
+        continue;
+      auto write = dyn_cast<vector::TransferWriteOp>(user);
+      if (!write || write.getBase() != buffer.getResult() || write.getMask() ||
+          write.getVectorType().getRank() != 1 ||
+          !write.getPermutationMap().isMinorIdentity())
+        return;
+      writes.push_back(write);
+    }
+    if (writes.empty())
+      return;
+    // The glue's other inputs are read in the kernel: constants (cloned
+    // there) or values computed before it.
+    for (OpOperand *input : glue.getDpsInputOperands()) {
+      Value v = input->get();
+      if (input != accInput && !matchPattern(v, m_Constant()) &&
+          !dominance.properlyDominates(v, buffer))
+        return;
+    }
+
+    Location loc = glue.getLoc();
+    OpBuilder b(buffer);
+    DenseMap<OpOperand *, Value> inputBuffers;
+    for (OpOperand *input : glue.getDpsInputOperands()) {
+      if (input == accInput)
+        continue;
+      Value v = input->get();
+      if (!dominance.properlyDominates(v, buffer))
+        v = b.clone(*v.getDefiningOp())->getResult(0);
+      auto type = cast<RankedTensorType>(v.getType());
+      SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+      auto memref = MemRefType::get(
+          type.getShape(), type.getElementType(),
+          StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
+                                 strides));
+      inputBuffers[input] = bufferization::ToBufferOp::create(
+          b, loc, memref, v, /*read_only=*/true);
+    }
+    auto resultType = cast<RankedTensorType>(glue.getResult(0).getType());
+    Value result = memref::AllocOp::create(
+        b, loc,
+        MemRefType::get(resultType.getShape(), resultType.getElementType()));
+    for (vector::TransferWriteOp write : writes) {
+      b.setInsertionPoint(write);
+      VectorType type = write.getVectorType();
+      bool inBounds = write.getInBoundsValues()[0];
+      SmallVector<Value> pixel(write.getIndices());
+      Value value = vectorBody(b, loc, glue, type, [&](OpOperand *input) {
+        if (input == accInput)
+          return write.getVector();
+        return readAtPixel(b, loc, inputBuffers[input],
+                           glue.getMatchingIndexingMap(input), type, pixel,
+                           inBounds);
+      });
+      vector::TransferWriteOp::create(b, write.getLoc(), value, result, pixel,
+                                      ArrayRef<bool>{inBounds});
+      write.erase();
+    }
+    b.setInsertionPoint(glue);
+    Value fused = bufferization::ToTensorOp::create(
+        b, loc, resultType, result, /*restrict=*/true, /*writable=*/false);
+    glue.getResult(0).replaceAllUsesWith(fused);
+    glue.erase();
+    acc.erase();
+    buffer.erase();
   }
 
   /// An elementwise generic whose innermost dimension is narrow (the
@@ -345,6 +613,72 @@ struct OptimizeGluePass
     }
   }
 
+  /// What a generic's body computes from `source` values alone (and values
+  /// defined above the generic): `ops` in body order, `varies` those that
+  /// depend on a source (the others are constants), `tabled` their results
+  /// the rest of the body reads. Sources are block arguments or results of
+  /// the body's ops; the ops are pure arith (and math, with `math`) ops.
+  struct Tabulation {
+    llvm::SetVector<Operation *> ops;
+    llvm::DenseSet<Operation *> varies;
+    SmallVector<Value> tabled;
+  };
+  static Tabulation findTabulated(linalg::GenericOp op, bool math,
+                                  function_ref<bool(Value)> isSource) {
+    Tabulation t;
+    Block *body = op.getBody();
+    for (Operation &o : body->without_terminator()) {
+      if (o.getNumResults() == 1 && isSource(o.getResult(0))) {
+        t.ops.insert(&o);
+        t.varies.insert(&o);
+        continue;
+      }
+      if (o.getNumRegions() != 0 || !isPure(&o) ||
+          !(isa<arith::ArithDialect>(o.getDialect()) ||
+            (math && isa<math::MathDialect>(o.getDialect()))))
+        continue;
+      bool depends = false;
+      auto sourced = [&](Value v) {
+        if (auto arg = dyn_cast<BlockArgument>(v)) {
+          if (arg.getOwner() != body)
+            return true;
+          depends |= isSource(v);
+          return isSource(v);
+        }
+        Operation *def = v.getDefiningOp();
+        if (!op->isProperAncestor(def))
+          return true; // Defined above the generic: the same everywhere.
+        depends |= t.varies.contains(def);
+        return t.ops.contains(def);
+      };
+      if (!llvm::all_of(o.getOperands(), sourced))
+        continue;
+      t.ops.insert(&o);
+      if (depends)
+        t.varies.insert(&o);
+    }
+    for (Operation *o : t.ops) {
+      if (!t.varies.contains(o))
+        continue;
+      for (Value v : o->getResults())
+        if (llvm::any_of(v.getUsers(), [&](Operation *user) {
+              return !t.ops.contains(user);
+            }))
+          t.tabled.push_back(v);
+    }
+    return t;
+  }
+
+  /// An empty table of `size` elements per tabled value.
+  static SmallVector<Value> emptyTables(IRRewriter &rewriter, Location loc,
+                                        ArrayRef<Value> tabled, int64_t size) {
+    SmallVector<Value> empties;
+    for (Value v : tabled)
+      empties.push_back(
+          tensor::EmptyOp::create(rewriter, loc, {size}, v.getType()));
+    return empties;
+  }
+
   /// In a pixel gather, what depends on the column alone (bilinear
   /// resizing: the two input columns and the weight of an output column)
   /// was computed again for every pixel of every row: some twenty scalar
@@ -366,45 +700,12 @@ struct OptimizeGluePass
     };
     // The body's ops that depend on nothing but the column index and
     // constants; `varies` those that do depend on it.
-    llvm::SetVector<Operation *> columnOps;
-    llvm::DenseSet<Operation *> varies;
-    for (Operation &o : body->without_terminator()) {
-      if (isColumnIndex(&o)) {
-        columnOps.insert(&o);
-        varies.insert(&o);
-        continue;
-      }
-      if (o.getNumRegions() != 0 || !isPure(&o) ||
-          !isa<arith::ArithDialect>(o.getDialect()))
-        continue;
-      bool depends = false;
-      auto columnValue = [&](Value v) {
-        // The body's arguments are the pixel's elements.
-        if (auto arg = dyn_cast<BlockArgument>(v))
-          return arg.getOwner() != body;
-        Operation *def = v.getDefiningOp();
-        if (!op->isProperAncestor(def))
-          return true; // Defined above the generic: the same everywhere.
-        depends |= varies.contains(def);
-        return columnOps.contains(def);
-      };
-      if (!llvm::all_of(o.getOperands(), columnValue))
-        continue;
-      columnOps.insert(&o);
-      if (depends)
-        varies.insert(&o);
-    }
-    // The values the rest of the body reads: one table each.
-    SmallVector<Value> tabled;
-    for (Operation *o : columnOps) {
-      if (!varies.contains(o))
-        continue;
-      for (Value v : o->getResults())
-        if (llvm::any_of(v.getUsers(), [&](Operation *user) {
-              return !columnOps.contains(user);
-            }))
-          tabled.push_back(v);
-    }
+    Tabulation t = findTabulated(op, /*math=*/false, [&](Value v) {
+      return v.getDefiningOp() && isColumnIndex(v.getDefiningOp());
+    });
+    llvm::SetVector<Operation *> &columnOps = t.ops;
+    llvm::DenseSet<Operation *> &varies = t.varies;
+    SmallVector<Value> &tabled = t.tabled;
     // Worth it only where there is arithmetic to save.
     if (tabled.empty() || varies.size() < 4 ||
         llvm::any_of(tabled, [](Value v) {
@@ -415,17 +716,10 @@ struct OptimizeGluePass
     Location loc = op.getLoc();
     int64_t width = op.getStaticLoopRanges()[column];
     rewriter.setInsertionPoint(op);
-    SmallVector<Value> empties;
-    SmallVector<Type> tableTypes;
-    for (Value v : tabled) {
-      auto type = RankedTensorType::get({width}, v.getType());
-      tableTypes.push_back(type);
-      empties.push_back(
-          tensor::EmptyOp::create(rewriter, loc, type.getShape(), v.getType()));
-    }
+    SmallVector<Value> empties = emptyTables(rewriter, loc, tabled, width);
     AffineMap identity = rewriter.getMultiDimIdentityMap(1);
     auto tables = linalg::GenericOp::create(
-        rewriter, loc, tableTypes, ValueRange{}, empties,
+        rewriter, loc, ValueRange(empties).getTypes(), ValueRange{}, empties,
         SmallVector<AffineMap>(tabled.size(), identity),
         {utils::IteratorType::parallel},
         [&](OpBuilder &b, Location l, ValueRange) {

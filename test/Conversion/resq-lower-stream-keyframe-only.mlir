@@ -1,5 +1,6 @@
 // RUN: resq-opt %s --resq-lower-stream | FileCheck %s
 // RUN: resq-opt %s --resq-lower-stream --resq-to-llvm | FileCheck %s --check-prefix=LLVM
+// RUN: resq-opt %s --resq-lower-stream | resq-opt --pass-pipeline="builtin.module(func.func(tosa-to-linalg-named,tosa-to-linalg,tosa-to-arith{include-apply-rescale=true},linalg-fuse-elementwise-ops,resq-optimize-glue))" | FileCheck %s --check-prefix=GLUE
 // RUN: sed -e 's/ keyframe_interval 1//' -e 's/bits = \[8\]>/bits = [8], standard>/' %s | resq-opt --resq-lower-stream | FileCheck %s
 
 // Every frame a keyframe (keyframe_interval 1): nothing reads R, Q or A in a
@@ -27,9 +28,17 @@
 // CHECK: %[[ACC:.*]] = bufferization.to_tensor %[[AV]] restrict
 // CHECK: tosa.rescale %[[ACC]]
 
-// Through the whole pipeline the accumulator and the codes live in the
-// step's one scratch block.
-// LLVM: resq.stream_layout = {{{.*}}scratch_size = {{[1-9][0-9]*}} : i64
+// The rescale after the layer runs where the kernel writes A
+// (resq-optimize-glue): the kernel writes int8 and A is never stored.
+// GLUE: %[[OUT:.*]] = memref.alloc() : memref<1x8x8x8xi8>
+// GLUE-NOT: memref<1x8x8x8xi32>
+// GLUE: arith.trunci %{{.*}} : vector<16xi32> to vector<16xi8>
+// GLUE: vector.transfer_write %{{.*}}, %[[OUT]]
+// GLUE-NOT: linalg.generic
+// GLUE: bufferization.to_tensor %[[OUT]] restrict
+
+// Through the whole pipeline the codes are the step's one intermediate
+// buffer, allocated once.
 // LLVM: llvm.call @malloc
 // LLVM-NOT: llvm.call @malloc
 

@@ -73,6 +73,24 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
       When its input is an elementwise generic that nothing else reads (a
       skip connection's sum), that generic's body runs in the pooling's
       loop on vectors of its inputs and its result is never stored.
+    - what an elementwise generic computes from per-channel inputs alone
+      (squeeze-excite's sigmoid of its scales and their dequantization,
+      which upstream's elementwise fusion takes into the consumer, computed
+      again at every pixel; LLVM cannot hoist it: its loads may alias the
+      consumer's stores) is computed once per channel by a generic of its
+      own into tables (at least four operations; whole-byte types only),
+      which the consumer reads as per-channel inputs. Same operations,
+      same results.
+    - a stateless layer's accumulator (`resq-lower-stream` on a stream of
+      keyframes or a `standard` layer: a `memref.alloc` filled by the
+      kernel's vector writes, read through one `bufferization.to_tensor`)
+      read by nothing but one elementwise generic of the pixel (the
+      dequantization, activation and requantization after the layer):
+      the generic's body runs on each vector where the kernel writes it,
+      its other inputs read there (constants are cloned before the
+      kernel; other values must be computed before it), and the kernel
+      writes the generic's result instead of A, which is never stored.
+      Same operations per element, same results.
     - `math.exp` on f32 becomes upstream's polynomial approximation (no
       libm call per element, so the loop around it vectorizes); it is the
       sigmoid's cost. The result is within a few ulp of libm's `expf`.
