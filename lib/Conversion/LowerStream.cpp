@@ -1102,14 +1102,33 @@ void LayerLowering::writeAccumulator(bool keyframe, ArrayRef<Value> at,
                                      Value c0, Value acc) {
   auto v16i32 = VectorType::get({kLanes}, b.getI32Type());
   bool inBounds = g.oc % kLanes == 0;
+  // With fewer than 16 output channels (pose's 8, selfie's last layer's
+  // 4) a pixel of A is narrower than a vector: a masked access of 16 lanes
+  // spans the next pixel, whose load then waits for the masked store to
+  // retire (the CPU does not forward it). Such a layer's pixels are read
+  // and written as vectors of exactly their channels.
+  int64_t lanes = kLanes;
+  auto narrow = [&](Value v) -> Value {
+    if (lanes == kLanes)
+      return v;
+    return vector::ExtractStridedSliceOp::create(
+        b, v, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{lanes},
+        ArrayRef<int64_t>{1});
+  };
+  if (g.oc < kLanes) {
+    lanes = g.oc;
+    inBounds = true;
+  }
+  auto type = VectorType::get({lanes}, b.getI32Type());
   Value result;
   if (keyframe) {
-    result = e.add(acc, vector::LoadOp::create(b, v16i32, bias,
-                                               ValueRange{c0}));
+    result = narrow(
+        e.add(acc, vector::LoadOp::create(b, v16i32, bias, ValueRange{c0})));
   } else {
-    Value old = vector::TransferReadOp::create(b, v16i32, aView, at, e.i32(0),
+    Value old = vector::TransferReadOp::create(b, type, aView, at, e.i32(0),
                                                ArrayRef<bool>{inBounds});
-    result = e.add(old, e.mul(acc, e.splatI32(residual.getStep())));
+    result =
+        e.add(old, narrow(e.mul(acc, e.splatI32(residual.getStep()))));
   }
   vector::TransferWriteOp::create(b, result, aView, at,
                                   ArrayRef<bool>{inBounds});

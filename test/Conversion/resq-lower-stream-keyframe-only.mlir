@@ -25,6 +25,9 @@
 // CHECK-NOT: vector.reduction <maxui>
 // CHECK-NOT: xi16>
 // CHECK-NOT: memref.store %{{.*}}, %[[STATS]]{{\[}}
+// Its 8 channels per pixel are written as 8 lanes, not a masked 16.
+// CHECK: %[[A8:.*]] = vector.extract_strided_slice %{{.*}} {offsets = [0], sizes = [8], strides = [1]} : vector<16xi32> to vector<8xi32>
+// CHECK: vector.transfer_write %[[A8]], %[[AV]][%{{.*}}] {in_bounds = [true]} : vector<8xi32>, memref<1x8x8x8xi32>
 // CHECK: %[[ACC:.*]] = bufferization.to_tensor %[[AV]] restrict
 // CHECK: tosa.rescale %[[ACC]]
 
@@ -32,7 +35,7 @@
 // (resq-optimize-glue): the kernel writes int8 and A is never stored.
 // GLUE: %[[OUT:.*]] = memref.alloc() : memref<1x8x8x8xi8>
 // GLUE-NOT: memref<1x8x8x8xi32>
-// GLUE: arith.trunci %{{.*}} : vector<16xi32> to vector<16xi8>
+// GLUE: arith.trunci %{{.*}} : vector<8xi32> to vector<8xi8>
 // GLUE: vector.transfer_write %{{.*}}, %[[OUT]]
 // GLUE-NOT: linalg.generic
 // GLUE: bufferization.to_tensor %[[OUT]] restrict

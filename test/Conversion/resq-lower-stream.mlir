@@ -70,8 +70,15 @@
 // CHECK: scf.if
 // CHECK-NOT: memref<1x8x8x4xi16>
 // CHECK: vector.store %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
-// The linear op runs the output rows whose taps read a flagged row.
+// The linear op runs the output rows whose taps read a flagged row; A's
+// 8 channels per pixel are read and written as 8 lanes (A += s * acc), not
+// a masked 16.
 // CHECK: memref.load %[[CHANGED]]
+// CHECK: %[[OLD:.*]] = vector.transfer_read %[[AV]][%{{.*}}], %{{.*}} {in_bounds = [true]} : memref<1x8x8x8xi32>, vector<8xi32>
+// CHECK: %[[SCALED:.*]] = arith.muli %{{.*}} : vector<16xi32>
+// CHECK: %[[PART:.*]] = vector.extract_strided_slice %[[SCALED]] {offsets = [0], sizes = [8], strides = [1]} : vector<16xi32> to vector<8xi32>
+// CHECK: %[[NEW:.*]] = arith.addi %[[OLD]], %[[PART]] : vector<8xi32>
+// CHECK: vector.transfer_write %[[NEW]], %[[AV]][%{{.*}}] {in_bounds = [true]} : vector<8xi32>, memref<1x8x8x8xi32>
 // The accumulator is returned as a tensor; rescale stays TOSA.
 // CHECK: %[[ACC:.*]] = bufferization.to_tensor %[[AV]] restrict
 // CHECK: tosa.rescale %[[ACC]]
