@@ -498,7 +498,8 @@ struct OptimizeGluePass
         return; // Read twice.
       accInput = input;
     }
-    if (!glue.getMatchingIndexingMap(accInput).isIdentity())
+    // (A as the glue's output operand is not a read of it.)
+    if (!accInput || !glue.getMatchingIndexingMap(accInput).isIdentity())
       return;
     // Nothing but whole-vector writes along the channels fills A.
     SmallVector<vector::TransferWriteOp> writes;
