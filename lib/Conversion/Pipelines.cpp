@@ -39,6 +39,7 @@ void resq::buildResQToLLVMPipeline(OpPassManager &pm,
   // Loops: sequential, or with the outermost dimension of every loop nest
   // shared by OpenMP threads.
   static constexpr const char *kSequentialLoops =
+      "resq-lower-copies,"
       "func.func(convert-linalg-to-loops, scf-forall-to-for)";
   static constexpr const char *kParallelLoops =
       "resq-lower-copies{parallel=true},"

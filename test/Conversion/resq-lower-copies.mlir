@@ -78,3 +78,50 @@ func.func @identity(%src: memref<4x5xi32>, %dst: memref<4x5xi32>) {
   memref.copy %src, %dst : memref<4x5xi32> to memref<4x5xi32>
   return
 }
+
+// -----
+
+// A padded buffer (what bufferization makes of tensor.pad): filled whole
+// with the padding value, then its interior overwritten by the copy. The
+// fill covers the border only: rows 0 and 5 whole, then columns 0 and 5 of
+// the interior rows.
+// CHECK-LABEL: func.func @pad_border
+// CHECK-NOT: linalg.map
+// CHECK: %[[TOP:.*]] = memref.subview %[[BUF:.*]][0, 0, 0, 0] [1, 1, 6, 3] [1, 1, 1, 1]
+// CHECK: linalg.fill ins(%[[PAD:.*]] : f32) outs(%[[TOP]]
+// CHECK: %[[BOTTOM:.*]] = memref.subview %[[BUF]][0, 5, 0, 0] [1, 1, 6, 3] [1, 1, 1, 1]
+// CHECK: linalg.fill ins(%[[PAD]] : f32) outs(%[[BOTTOM]]
+// CHECK: %[[LEFT:.*]] = memref.subview %[[BUF]][0, 1, 0, 0] [1, 4, 1, 3] [1, 1, 1, 1]
+// CHECK: linalg.fill ins(%[[PAD]] : f32) outs(%[[LEFT]]
+// CHECK: %[[RIGHT:.*]] = memref.subview %[[BUF]][0, 1, 5, 0] [1, 4, 1, 3] [1, 1, 1, 1]
+// CHECK: linalg.fill ins(%[[PAD]] : f32) outs(%[[RIGHT]]
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for
+// CHECK: memref.copy
+func.func @pad_border(%src: memref<1x4x4x3xf32>, %pad: f32) -> memref<1x6x6x3xf32> {
+  %dst = memref.alloc() : memref<1x6x6x3xf32>
+  linalg.map outs(%dst : memref<1x6x6x3xf32>)
+    (%init: f32) {
+      linalg.yield %pad : f32
+    }
+  %v = memref.subview %dst[0, 1, 1, 0] [1, 4, 4, 3] [1, 1, 1, 1] : memref<1x6x6x3xf32> to memref<1x4x4x3xf32, strided<[108, 18, 3, 1], offset: 21>>
+  memref.copy %src, %v : memref<1x4x4x3xf32> to memref<1x4x4x3xf32, strided<[108, 18, 3, 1], offset: 21>>
+  return %dst : memref<1x6x6x3xf32>
+}
+
+// -----
+
+// The filled buffer read between the fill and the copy: the fill stays
+// whole.
+// CHECK-LABEL: func.func @pad_read_between
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<1x6x6x3xf32>)
+// CHECK-NOT: linalg.fill
+func.func @pad_read_between(%src: memref<1x4x4x3xf32>, %pad: f32) -> f32 {
+  %c0 = arith.constant 0 : index
+  %dst = memref.alloc() : memref<1x6x6x3xf32>
+  linalg.fill ins(%pad : f32) outs(%dst : memref<1x6x6x3xf32>)
+  %x = memref.load %dst[%c0, %c0, %c0, %c0] : memref<1x6x6x3xf32>
+  %v = memref.subview %dst[0, 1, 1, 0] [1, 4, 4, 3] [1, 1, 1, 1] : memref<1x6x6x3xf32> to memref<1x4x4x3xf32, strided<[108, 18, 3, 1], offset: 21>>
+  memref.copy %src, %v : memref<1x4x4x3xf32> to memref<1x4x4x3xf32, strided<[108, 18, 3, 1], offset: 21>>
+  return %x : f32
+}
