@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "resq/Conversion/Passes.h"
+#include "resq/Support/PadBorder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -220,26 +221,14 @@ void fillBorderOnly(memref::CopyOp copy) {
       return;
   }
   ImplicitLocOpBuilder b(fill->getLoc(), fill);
-  int64_t rank = type.getRank();
-  ArrayRef<int64_t> shape = type.getShape();
-  SmallVector<int64_t> unit(rank, 1);
-  for (int64_t d = 0; d < rank; ++d) {
-    int64_t end = offsets[d] + sizes[d];
-    for (auto [from, to] : {std::pair<int64_t, int64_t>{0, offsets[d]},
-                            std::pair<int64_t, int64_t>{end, shape[d]}}) {
-      if (from == to)
-        continue;
-      SmallVector<int64_t> slabOffsets, slabSizes;
-      for (int64_t e = 0; e < rank; ++e) {
-        bool before = e < d;
-        slabOffsets.push_back(e == d ? from : before ? offsets[e] : 0);
-        slabSizes.push_back(e == d ? to - from : before ? sizes[e] : shape[e]);
-      }
-      Value slab = memref::SubViewOp::create(b, buffer, slabOffsets,
-                                             slabSizes, unit);
-      linalg::FillOp::create(b, value, slab);
-    }
-  }
+  SmallVector<int64_t> unit(type.getRank(), 1);
+  resq::forEachBorderSlab(
+      type.getShape(), offsets, sizes,
+      [&](ArrayRef<int64_t> slabOffsets, ArrayRef<int64_t> slabSizes) {
+        Value slab = memref::SubViewOp::create(b, buffer, slabOffsets,
+                                               slabSizes, unit);
+        linalg::FillOp::create(b, value, slab);
+      });
   fill->erase();
 }
 

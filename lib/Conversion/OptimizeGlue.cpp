@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "resq/Conversion/Passes.h"
+#include "resq/Support/PadBorder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -24,6 +25,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
@@ -326,6 +328,13 @@ struct OptimizeGluePass
         tabulateChannels(rewriter, op);
     }
     fuseEpilogues();
+    {
+      SmallVector<tensor::PadOp> pads;
+      getOperation().walk([&](tensor::PadOp op) { pads.push_back(op); });
+      IRRewriter rewriter(&getContext());
+      for (tensor::PadOp op : pads)
+        padInPlace(rewriter, op);
+    }
     rewriteGlueLoops();
     RewritePatternSet patterns(&getContext());
     if (!resq::cpuHasFeature(targetCpu, "sse4.1"))
@@ -569,6 +578,106 @@ struct OptimizeGluePass
     glue.erase();
     acc.erase();
     buffer.erase();
+  }
+
+  /// A constant tensor.pad of an elementwise generic's result (pose's float
+  /// layers pad the glue's output) bufferized into a buffer filled whole
+  /// with the padding value and a copy of the generic's result into its
+  /// interior. Instead the generic writes the interior of the padded
+  /// tensor itself (its init becomes that slice: one-shot bufferization
+  /// then writes it in place), and only the border is filled. Same
+  /// elements, same values, without the copy and the interior's fill.
+  static void padInPlace(IRRewriter &rewriter, tensor::PadOp pad) {
+    Value padValue = pad.getConstantPaddingValue();
+    RankedTensorType type = pad.getResultType();
+    auto sourceType = cast<RankedTensorType>(pad.getSource().getType());
+    ArrayRef<int64_t> low = pad.getStaticLow();
+    if (!padValue || pad.getNofold() || !type.hasStaticShape() ||
+        !sourceType.hasStaticShape() || ShapedType::isDynamicShape(low) ||
+        !pad.getSource().hasOneUse())
+      return;
+    Operation *def = padValue.getDefiningOp();
+    if (pad.getRegion().isAncestor(padValue.getParentRegion()) &&
+        (!def || def->getNumOperands() != 0))
+      return;
+    ArrayRef<int64_t> shape = type.getShape(), sizes = sourceType.getShape();
+    SmallVector<int64_t> unit(type.getRank(), 1);
+    Location loc = pad.getLoc();
+    auto attrs = [&](ArrayRef<int64_t> values) {
+      return getAsIndexOpFoldResult(rewriter.getContext(), values);
+    };
+    auto padValueAt = [&]() {
+      return pad.getRegion().isAncestor(padValue.getParentRegion())
+                 ? rewriter.clone(*def)->getResult(0)
+                 : padValue;
+    };
+
+    // A stateless layer whose glue runs in its kernel (fuseEpilogue): the
+    // kernel writes the padded buffer's interior.
+    if (auto acc = pad.getSource().getDefiningOp<bufferization::ToTensorOp>()) {
+      auto buffer = acc.getBuffer().getDefiningOp<memref::AllocOp>();
+      if (!buffer || !acc.getRestrict() ||
+          !llvm::all_of(buffer->getUsers(), [&](Operation *user) {
+            auto write = dyn_cast<vector::TransferWriteOp>(user);
+            return user == acc ||
+                   (write && write.getBase() == buffer.getResult());
+          }))
+        return;
+      rewriter.setInsertionPoint(buffer);
+      Value value = padValueAt();
+      auto paddedType = MemRefType::get(shape, type.getElementType());
+      Value padded = memref::AllocOp::create(rewriter, loc, paddedType);
+      resq::forEachBorderSlab(shape, low, sizes, [&](ArrayRef<int64_t> offsets,
+                                                     ArrayRef<int64_t> slabSizes) {
+        Value slab = memref::SubViewOp::create(rewriter, loc, padded, offsets,
+                                               slabSizes, unit);
+        linalg::FillOp::create(rewriter, loc, value, slab);
+      });
+      Value interior =
+          memref::SubViewOp::create(rewriter, loc, padded, low, sizes, unit);
+      for (Operation *user : llvm::to_vector(buffer->getUsers()))
+        if (auto write = dyn_cast<vector::TransferWriteOp>(user))
+          rewriter.modifyOpInPlace(
+              write, [&] { write.getBaseMutable().set(interior); });
+      rewriter.setInsertionPoint(pad);
+      rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+          pad, type, padded, /*restrict=*/true, /*writable=*/false);
+      rewriter.eraseOp(acc);
+      rewriter.eraseOp(buffer);
+      return;
+    }
+
+    // An elementwise generic: its init becomes the padded tensor's
+    // interior, which one-shot bufferization writes in place.
+    auto source = pad.getSource().getDefiningOp<linalg::GenericOp>();
+    if (!source || source->getNumResults() != 1 ||
+        !source.hasPureTensorSemantics() || source.getNumReductionLoops())
+      return;
+    OpOperand *init = source.getDpsInitOperand(0);
+    if (!init->get().getDefiningOp<tensor::EmptyOp>() ||
+        source.payloadUsesValueFromOperand(init))
+      return;
+    rewriter.setInsertionPoint(source);
+    Value value = padValueAt();
+    Value padded = tensor::EmptyOp::create(rewriter, loc, shape,
+                                           type.getElementType());
+    resq::forEachBorderSlab(shape, low, sizes, [&](ArrayRef<int64_t> offsets,
+                                                   ArrayRef<int64_t> slabSizes) {
+      Value slab = tensor::ExtractSliceOp::create(
+          rewriter, loc, padded, attrs(offsets), attrs(slabSizes), attrs(unit));
+      Value filled =
+          linalg::FillOp::create(rewriter, loc, value, slab).getResult(0);
+      padded = tensor::InsertSliceOp::create(rewriter, loc, filled, padded,
+                                             attrs(offsets), attrs(slabSizes),
+                                             attrs(unit));
+    });
+    Value interior = tensor::ExtractSliceOp::create(
+        rewriter, loc, padded, attrs(low), attrs(sizes), attrs(unit));
+    rewriter.modifyOpInPlace(source, [&] { init->set(interior); });
+    rewriter.setInsertionPoint(pad);
+    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
+        pad, source->getResult(0), padded, attrs(low), attrs(sizes),
+        attrs(unit));
   }
 
   /// An elementwise generic whose innermost dimension is narrow (the

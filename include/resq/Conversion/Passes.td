@@ -91,6 +91,11 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
       kernel; other values must be computed before it), and the kernel
       writes the generic's result instead of A, which is never stored.
       Same operations per element, same results.
+    - a constant `tensor.pad` of an elementwise generic's result (or of a
+      stateless layer's output as its kernel writes it, see above), which
+      bufferization made a buffer filled whole and a copy into its
+      interior, becomes the padded tensor with only its border filled,
+      whose interior the generic (or the kernel) writes in place.
     - `math.exp` on f32 becomes upstream's polynomial approximation (no
       libm call per element, so the loop around it vectorizes); it is the
       sigmoid's cost. The result is within a few ulp of libm's `expf`.
