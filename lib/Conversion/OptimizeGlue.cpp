@@ -596,9 +596,11 @@ struct OptimizeGluePass
         !sourceType.hasStaticShape() || ShapedType::isDynamicShape(low) ||
         !pad.getSource().hasOneUse())
       return;
+    // The padding value is needed where the producer runs: a constant is
+    // cloned there, anything else must be defined before it.
     Operation *def = padValue.getDefiningOp();
-    if (pad.getRegion().isAncestor(padValue.getParentRegion()) &&
-        (!def || def->getNumOperands() != 0))
+    bool constant = def && def->hasTrait<OpTrait::ConstantLike>();
+    if (!constant && pad.getRegion().isAncestor(padValue.getParentRegion()))
       return;
     ArrayRef<int64_t> shape = type.getShape(), sizes = sourceType.getShape();
     SmallVector<int64_t> unit(type.getRank(), 1);
@@ -606,10 +608,13 @@ struct OptimizeGluePass
     auto attrs = [&](ArrayRef<int64_t> values) {
       return getAsIndexOpFoldResult(rewriter.getContext(), values);
     };
-    auto padValueAt = [&]() {
-      return pad.getRegion().isAncestor(padValue.getParentRegion())
-                 ? rewriter.clone(*def)->getResult(0)
-                 : padValue;
+    auto padValueAt = [&](Operation *producer) -> Value {
+      if (constant)
+        return rewriter.clone(*def)->getResult(0);
+      if (def && !(def->getBlock() == producer->getBlock() &&
+                   def->isBeforeInBlock(producer)))
+        return Value();
+      return padValue;
     };
 
     // A stateless layer whose glue runs in its kernel (fuseEpilogue): the
@@ -624,7 +629,9 @@ struct OptimizeGluePass
           }))
         return;
       rewriter.setInsertionPoint(buffer);
-      Value value = padValueAt();
+      Value value = padValueAt(buffer);
+      if (!value)
+        return;
       auto paddedType = MemRefType::get(shape, type.getElementType());
       Value padded = memref::AllocOp::create(rewriter, loc, paddedType);
       resq::forEachBorderSlab(shape, low, sizes, [&](ArrayRef<int64_t> offsets,
@@ -658,7 +665,9 @@ struct OptimizeGluePass
         source.payloadUsesValueFromOperand(init))
       return;
     rewriter.setInsertionPoint(source);
-    Value value = padValueAt();
+    Value value = padValueAt(source);
+    if (!value)
+      return;
     Value padded = tensor::EmptyOp::create(rewriter, loc, shape,
                                            type.getElementType());
     resq::forEachBorderSlab(shape, low, sizes, [&](ArrayRef<int64_t> offsets,
