@@ -474,6 +474,28 @@ struct OptimizeGluePass
     rewriter.replaceOp(op, consumer->getResults());
   }
 
+  /// The output a stateless layer's kernel writes (resq-lower-stream, or
+  /// fuseEpilogue): a memref.alloc filled by vector.transfer_write alone
+  /// and read through `acc` (restrict) alone. Its writes, or nothing.
+  static std::optional<SmallVector<vector::TransferWriteOp>>
+  kernelWrites(bufferization::ToTensorOp acc) {
+    auto buffer = acc.getBuffer().getDefiningOp<memref::AllocOp>();
+    if (!buffer || !acc.getRestrict())
+      return std::nullopt;
+    SmallVector<vector::TransferWriteOp> writes;
+    for (Operation *user : buffer->getUsers()) {
+      if (user == acc)
+        continue;
+      auto write = dyn_cast<vector::TransferWriteOp>(user);
+      if (!write || write.getBase() != buffer.getResult())
+        return std::nullopt;
+      writes.push_back(write);
+    }
+    if (writes.empty())
+      return std::nullopt;
+    return writes;
+  }
+
   /// A layer that keeps no state (standard int8, every frame a keyframe)
   /// writes its int32 accumulator A into a buffer of its own, vector by
   /// vector, and the glue that follows (dequantization, activation,
@@ -493,9 +515,11 @@ struct OptimizeGluePass
 
   static void fuseEpilogue(bufferization::ToTensorOp acc,
                            DominanceInfo &dominance) {
-    auto buffer = acc.getBuffer().getDefiningOp<memref::AllocOp>();
-    if (!buffer || !acc.getRestrict() || !acc->hasOneUse())
+    std::optional<SmallVector<vector::TransferWriteOp>> writes =
+        kernelWrites(acc);
+    if (!writes || !acc->hasOneUse())
       return;
+    auto buffer = acc.getBuffer().getDefiningOp<memref::AllocOp>();
     auto glue = dyn_cast<linalg::GenericOp>(*acc->getUsers().begin());
     if (!glue || !isPixelElementwise(glue))
       return;
@@ -510,19 +534,11 @@ struct OptimizeGluePass
     // (A as the glue's output operand is not a read of it.)
     if (!accInput || !glue.getMatchingIndexingMap(accInput).isIdentity())
       return;
-    // Nothing but whole-vector writes along the channels fills A.
-    SmallVector<vector::TransferWriteOp> writes;
-    for (Operation *user : buffer->getUsers()) {
-      if (user == acc)
-        continue;
-      auto write = dyn_cast<vector::TransferWriteOp>(user);
-      if (!write || write.getBase() != buffer.getResult() || write.getMask() ||
-          write.getVectorType().getRank() != 1 ||
-          !write.getPermutationMap().isMinorIdentity())
-        return;
-      writes.push_back(write);
-    }
-    if (writes.empty())
+    // Whole-vector writes along the channels.
+    if (llvm::any_of(*writes, [](vector::TransferWriteOp write) {
+          return write.getMask() || write.getVectorType().getRank() != 1 ||
+                 !write.getPermutationMap().isMinorIdentity();
+        }))
       return;
     // The glue's other inputs are read in the kernel: constants (cloned
     // there) or values computed before it.
@@ -555,7 +571,7 @@ struct OptimizeGluePass
     Value result = memref::AllocOp::create(
         b, loc,
         MemRefType::get(resultType.getShape(), resultType.getElementType()));
-    for (vector::TransferWriteOp write : writes) {
+    for (vector::TransferWriteOp write : *writes) {
       b.setInsertionPoint(write);
       VectorType type = write.getVectorType();
       bool inBounds = write.getInBoundsValues()[0];
@@ -620,14 +636,11 @@ struct OptimizeGluePass
     // A stateless layer whose glue runs in its kernel (fuseEpilogue): the
     // kernel writes the padded buffer's interior.
     if (auto acc = pad.getSource().getDefiningOp<bufferization::ToTensorOp>()) {
-      auto buffer = acc.getBuffer().getDefiningOp<memref::AllocOp>();
-      if (!buffer || !acc.getRestrict() ||
-          !llvm::all_of(buffer->getUsers(), [&](Operation *user) {
-            auto write = dyn_cast<vector::TransferWriteOp>(user);
-            return user == acc ||
-                   (write && write.getBase() == buffer.getResult());
-          }))
+      std::optional<SmallVector<vector::TransferWriteOp>> writes =
+          kernelWrites(acc);
+      if (!writes)
         return;
+      auto buffer = acc.getBuffer().getDefiningOp<memref::AllocOp>();
       rewriter.setInsertionPoint(buffer);
       Value value = padValueAt(buffer);
       if (!value)
@@ -642,10 +655,9 @@ struct OptimizeGluePass
       });
       Value interior =
           memref::SubViewOp::create(rewriter, loc, padded, low, sizes, unit);
-      for (Operation *user : llvm::to_vector(buffer->getUsers()))
-        if (auto write = dyn_cast<vector::TransferWriteOp>(user))
-          rewriter.modifyOpInPlace(
-              write, [&] { write.getBaseMutable().set(interior); });
+      for (vector::TransferWriteOp write : *writes)
+        rewriter.modifyOpInPlace(
+            write, [&] { write.getBaseMutable().set(interior); });
       rewriter.setInsertionPoint(pad);
       rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
           pad, type, padded, /*restrict=*/true, /*writable=*/false);

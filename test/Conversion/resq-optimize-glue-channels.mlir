@@ -92,6 +92,7 @@ func.func @bits_per_channel(%x: tensor<1x4x6x16xi32>, %shift: tensor<16xi8>) -> 
 // int8 result, and A is gone.
 // CHECK: %[[SCALE:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<16xf32>
 // CHECK: %[[OUT:.*]] = memref.alloc() : memref<1x2x3x16xi8>
+// CHECK-NOT: memref<1x2x3x16xi32>
 // CHECK: scf.for %[[Y:.*]] =
 // CHECK: scf.for %[[X:.*]] =
 // CHECK: %[[ACC:.*]] = vector.load %arg0
