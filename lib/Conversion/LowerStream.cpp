@@ -59,17 +59,34 @@ constexpr int64_t kOutputBlockGroup = 8;
 /// dot product's latency over its throughput, about.
 constexpr int64_t kMinChains = 4;
 
-/// Output blocks per group for a layer with `blocks` of them: the largest
-/// divisor up to kOutputBlockGroup, so that one copy of the loop covers the
-/// layer (each remainder group is another copy for LLVM to compile), unless
-/// that leaves fewer than 4 chains.
-int64_t outputBlockGroup(int64_t blocks) {
-  if (blocks <= kOutputBlockGroup)
+/// Accumulators of a 1x1 layer's chunk (pixels x output blocks): each
+/// code broadcast (and flipped, on a keyframe reading X) serves a group of
+/// blocks, each weight vector the chunk's pixels; with the codes and the
+/// weights of the group they fill the 32 vector registers.
+constexpr int64_t kPointwiseAccumulators = 24;
+
+/// Output blocks per group for a layer with `blocks` of them: all if at
+/// most `most`, else the largest divisor from `most` down to `least`, so
+/// that one copy of the loop covers the layer (each remainder group is
+/// another copy for LLVM to compile), else `most` and a remainder group.
+int64_t blockGroup(int64_t blocks, int64_t most, int64_t least) {
+  if (blocks <= most)
     return blocks;
-  for (int64_t g = kOutputBlockGroup; g >= 4; --g)
+  for (int64_t g = most; g >= least; --g)
     if (blocks % g == 0)
       return g;
-  return kOutputBlockGroup;
+  return most;
+}
+
+/// A dense layer's pixel: no fewer than 4 chains per group.
+int64_t outputBlockGroup(int64_t blocks) {
+  return blockGroup(blocks, kOutputBlockGroup, 4);
+}
+
+/// A 1x1 layer's chunk of `pixels`: up to kPointwiseAccumulators / pixels.
+int64_t pointwiseGroup(int64_t blocks, int64_t pixels) {
+  return blockGroup(blocks,
+                    std::max<int64_t>(1, kPointwiseAccumulators / pixels), 3);
 }
 
 /// Stream header, int64 slots at byte offset 0.
@@ -369,9 +386,20 @@ private:
   void storeCodes(Value codes, Value n, Value y, Value x, Value c0);
   /// Codes as the layer's kernel reads them (see storeCodes).
   Value kernelCodes(Value codes);
-  /// VNNI: the four (unsigned) codes of Q at (n, y, x, 4*c4), broadcast to
-  /// the 16 lanes of a dot product.
-  Value vnniCodes(Value n, Value y, Value x, Value c4);
+  /// VNNI: the four (unsigned) codes at (n, y, x, 4*c4), broadcast to the
+  /// 16 lanes of a dot product: from Q, or on a keyframe of a layer whose
+  /// kernel reads X (keyframeReadsInput) from keyframeCodes, flipped here.
+  Value vnniCodes(bool keyframe, Value n, Value y, Value x, Value c4);
+  /// Whether the keyframe kernel reads its codes from X itself rather than
+  /// from a copy into Q: a dense VNNI convolution whose input channels are
+  /// whole quads. Where X is not one run (a run-time check), it is copied
+  /// into Q in X's own layout, so the kernel reads either the same way.
+  bool keyframeReadsInput() const;
+  /// X as one run of elements (memref<?xi8>, unit stride), and whether it
+  /// is one: an i1 checked at run time (bufferization decides X's layout).
+  /// Emitted once per layer, right after X.
+  std::pair<Value, Value> inputAsRun();
+  MemRefType runType();
   /// VNNI: what the +128 (and a keyframe's zero point) added to output
   /// block ocb through tap `tap`: weight sums x (128 + zp).
   Value vnniCorrection(bool keyframe, Value sBatch, Value ocb, Value tap);
@@ -433,6 +461,9 @@ private:
 
   int64_t inputZp = 0;
   Value input;                         // X as a strided memref
+  Value inputRun, inputIsRun;          // see inputAsRun
+  Value keyframeCodes; // the keyframe kernel's codes if keyframeReadsInput
+  Value codesBuffer;   // Q's bytes
   Value header, stats, rView, qView, q32View, bitsView, aView;
   Value widthTable; // bit-width per largest rounded residual, 0..255
   Value changedRows; // per row of blocks: some block is not 0-bit
@@ -599,6 +630,41 @@ LogicalResult LayerLowering::packConstants() {
     weightSumBatchStride = ocb * taps * kLanes;
   }
   return success();
+}
+
+std::pair<Value, Value> LayerLowering::inputAsRun() {
+  if (inputRun)
+    return {inputIsRun, inputRun};
+  using P = arith::CmpIPredicate;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointAfterValue(input);
+  auto metadata = memref::ExtractStridedMetadataOp::create(b, input);
+  ValueRange strides = metadata.getStrides();
+  int64_t expected = 1;
+  inputIsRun = arith::ConstantIntOp::create(b, 1, 1);
+  for (int64_t d = 3; d >= 0; --d) {
+    inputIsRun =
+        e.andI(inputIsRun, e.cmp(P::eq, strides[d], e.idx(expected)));
+    expected *= d == 3 ? g.ic : d == 2 ? g.iw : g.ih;
+  }
+  int64_t size = g.n * g.ih * g.iw * g.ic;
+  inputRun = memref::ReinterpretCastOp::create(
+      b, runType(), metadata.getBaseBuffer(),
+      OpFoldResult(metadata.getOffset()),
+      ArrayRef<OpFoldResult>{b.getIndexAttr(size)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  return {inputIsRun, inputRun};
+}
+
+MemRefType LayerLowering::runType() {
+  return MemRefType::get(
+      {g.n * g.ih * g.iw * g.ic}, b.getI8Type(),
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
+}
+
+bool LayerLowering::keyframeReadsInput() const {
+  return vnni && !isDepthwise() && g.kind != LinearGeometry::Kind::MatMul &&
+         g.ic % 4 == 0;
 }
 
 Value LayerLowering::loadInput(Value n, Value y, Value x, Value c0) {
@@ -975,7 +1041,6 @@ void LayerLowering::storeCodes(Value codes, Value n, Value y, Value x,
 constexpr int64_t kRunLanes = 32;
 
 void LayerLowering::emitQuantizeRows(Value n, Value by) {
-  using P = arith::CmpIPredicate;
   auto perPixel = [&] {
     forPixelsOfBlockRow(by, [&](Value y, Value x, Value c0) {
       emitQuantize(n, y, x, c0, /*laterRound=*/false);
@@ -989,30 +1054,8 @@ void LayerLowering::emitQuantizeRows(Value n, Value by) {
               g.ic == st.channels && row % kRunLanes == 0 && s <= 200;
   if (!runs)
     return perPixel();
-  // X as one run of elements, and whether it is one (a run-time check:
-  // bufferization decides X's layout); once per layer, before its loops.
   Value inputContiguous, inputRun;
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointAfterValue(input);
-    auto metadata = memref::ExtractStridedMetadataOp::create(b, input);
-    ValueRange strides = metadata.getStrides();
-    int64_t expected = 1;
-    inputContiguous = arith::ConstantIntOp::create(b, 1, 1);
-    for (int64_t d = 3; d >= 0; --d) {
-      inputContiguous = e.andI(inputContiguous,
-                               e.cmp(P::eq, strides[d], e.idx(expected)));
-      expected *= d == 3 ? g.ic : d == 2 ? g.iw : g.ih;
-    }
-    auto runType = MemRefType::get(
-        {g.n * g.ih * row}, b.getI8Type(),
-        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
-    inputRun = memref::ReinterpretCastOp::create(
-        b, runType, metadata.getBaseBuffer(),
-        OpFoldResult(metadata.getOffset()),
-        ArrayRef<OpFoldResult>{b.getIndexAttr(g.n * g.ih * row)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
-  }
+  std::tie(inputContiguous, inputRun) = inputAsRun();
   auto flat = [&](Value view) -> Value {
     return memref::CollapseShapeOp::create(
         b, view, SmallVector<ReassociationIndices>{{0, 1, 2, 3}});
@@ -1054,19 +1097,43 @@ void LayerLowering::emitQuantizeRows(Value n, Value by) {
 /// Keyframe: R <- X, and the codes the linear op reads are X itself (see
 /// storeCodes).
 void LayerLowering::emitKeyframeState() {
-  e.loop(0, g.n, [&](Value n) {
-    e.rows(0, g.ih, parallel, [&](Value y) {
-      e.loop(0, g.iw, [&](Value x) {
-        e.loop(0, st.channels / lanes(), [&](Value cb) {
-          Value c0 = e.mul(cb, e.idx(lanes()));
-          Value xv = loadInput(n, y, x, c0);
-          if (!st.keyframeOnly)
-            vector::StoreOp::create(
-                b, st.rBytes == 1 ? xv : e.extS(xv, rElement()), rView,
-                ValueRange{n, y, x, c0});
-          storeCodes(xv, n, y, x, c0);
+  auto overInput = [&](function_ref<void(Value, Value, Value, Value, Value)>
+                           body) {
+    e.loop(0, g.n, [&](Value n) {
+      e.rows(0, g.ih, parallel, [&](Value y) {
+        e.loop(0, g.iw, [&](Value x) {
+          e.loop(0, st.channels / lanes(), [&](Value cb) {
+            Value c0 = e.mul(cb, e.idx(lanes()));
+            body(n, y, x, c0, loadInput(n, y, x, c0));
+          });
         });
       });
+    });
+  };
+  auto storeR = [&](Value n, Value y, Value x, Value c0, Value xv) {
+    vector::StoreOp::create(b, st.rBytes == 1 ? xv : e.extS(xv, rElement()),
+                            rView, ValueRange{n, y, x, c0});
+  };
+  if (!keyframeReadsInput()) {
+    overInput([&](Value n, Value y, Value x, Value c0, Value xv) {
+      if (!st.keyframeOnly)
+        storeR(n, y, x, c0, xv);
+      storeCodes(xv, n, y, x, c0);
+    });
+    return;
+  }
+  if (!st.keyframeOnly)
+    overInput(storeR);
+  // The kernel reads X; a copy in X's layout only where X is not one run.
+  e.ifThen(e.cmp(arith::CmpIPredicate::eq, inputAsRun().first,
+                 arith::ConstantIntOp::create(b, 0, 1)),
+           [&] {
+    Value copy = memref::ViewOp::create(
+        b, MemRefType::get({g.n, g.ih, g.iw, g.ic}, b.getI8Type()),
+        codesBuffer, e.idx(0), ValueRange{});
+    overInput([&](Value n, Value y, Value x, Value c0, Value xv) {
+      vector::TransferWriteOp::create(b, xv, copy, ValueRange{n, y, x, c0},
+                                      ArrayRef<bool>{g.ic % lanes() == 0});
     });
   });
 }
@@ -1081,10 +1148,27 @@ std::pair<Value, Value> LayerLowering::weightBatchOffsets(Value n) {
           e.mul(n, e.idx(weightSumBatchStride))};
 }
 
-Value LayerLowering::vnniCodes(Value n, Value y, Value x, Value c4) {
-  Value quad = e.load(q32View, ValueRange{n, y, x, c4});
+Value LayerLowering::vnniCodes(bool keyframe, Value n, Value y, Value x,
+                               Value c4) {
+  auto v64 = VectorType::get({64}, b.getI8Type());
+  if (!keyframe || !keyframeReadsInput()) {
+    Value quad = e.load(q32View, ValueRange{n, y, x, c4});
+    return vector::BitCastOp::create(b, v64, e.splat(quad));
+  }
+  Value at = e.add(
+      e.mul(e.add(e.mul(e.add(e.mul(n, e.idx(g.ih)), y), e.idx(g.iw)), x),
+            e.idx(g.ic)),
+      e.mul(c4, e.idx(4)));
+  Value quad = vector::LoadOp::create(b, VectorType::get({4}, b.getI8Type()),
+                                      keyframeCodes, ValueRange{at});
+  Value word = vector::BitCastOp::create(
+      b, VectorType::get({1}, b.getI32Type()), quad);
+  Value words = vector::BroadcastOp::create(
+      b, VectorType::get({kLanes}, b.getI32Type()), word);
+  // The sign bits of all four codes flipped (code + 128): one vector op per
+  // broadcast, where a copy into Q moved X twice more through memory.
   return vector::BitCastOp::create(
-      b, VectorType::get({64}, b.getI8Type()), e.splat(quad));
+      b, v64, arith::XOrIOp::create(b, words, e.splatI32(int32_t(0x80808080u))));
 }
 
 Value LayerLowering::vnniCorrection(bool keyframe, Value sBatch, Value ocb,
@@ -1222,7 +1306,7 @@ SmallVector<Value> LayerLowering::emitDenseTaps(bool keyframe, Value n,
       // the first and the chains rotate, so the next one goes to another.
       accs = e.loop(e.idx(0), e.idx(ic4), accsIn,
                     [&](Value c4, ValueRange a) {
-        Value codes = vnniCodes(n, iy, ix, c4);
+        Value codes = vnniCodes(keyframe, n, iy, ix, c4);
         SmallVector<Value> next;
         for (int64_t j = 0; j < count; ++j) {
           Value w = vector::LoadOp::create(
@@ -1438,15 +1522,15 @@ void LayerLowering::emitPointwiseChunk(bool keyframe, Value n, Value oy,
   std::tie(wBatch, sBatch) = weightBatchOffsets(n);
   // pixels x group accumulators: the codes of a pixel serve every block,
   // the weights of a block every pixel.
-  int64_t group =
-      std::max<int64_t>(1, std::min(blocks, kOutputBlockGroup / pixels));
+  int64_t group = pointwiseGroup(blocks, pixels);
   auto emitGroup = [&](Value ocb0, int64_t count) {
     SmallVector<Value> zeros(pixels * count, e.splatI32(0));
     SmallVector<Value> accs = e.loop(
         e.idx(0), e.idx(ic4), zeros, [&](Value c4, ValueRange a) {
           SmallVector<Value> codes, w, next;
           for (int64_t p = 0; p < pixels; ++p)
-            codes.push_back(vnniCodes(n, oy, e.add(ox0, e.idx(p)), c4));
+            codes.push_back(
+                vnniCodes(keyframe, n, oy, e.add(ox0, e.idx(p)), c4));
           for (int64_t j = 0; j < count; ++j) {
             Value base = e.add(e.mul(e.add(ocb0, e.idx(j)), e.idx(ic4 * 64)),
                                wBatch);
@@ -1557,10 +1641,24 @@ LogicalResult LayerLowering::lower() {
   // in the step's scratch (warm in the cache, unlike the stream state).
   Value codes = memref::AllocOp::create(
       b, MemRefType::get({g.n * g.ih * g.iw * st.channels}, i8));
+  codesBuffer = codes;
   qView = memref::ViewOp::create(b, MemRefType::get(imageShape, i8), codes,
                                  e.idx(0), ValueRange{});
   q32View = memref::ViewOp::create(b, MemRefType::get(quadShape, i32), codes,
                                    e.idx(0), ValueRange{});
+  if (keyframeReadsInput()) {
+    // X itself where it is one run, else its copy in Q (an scf.if, not a
+    // select: the scratch planner follows buffers through region yields).
+    Value copy = memref::ReinterpretCastOp::create(
+        b, runType(), codes, OpFoldResult(b.getIndexAttr(0)),
+        ArrayRef<OpFoldResult>{b.getIndexAttr(runType().getNumElements())},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    Value isRun, run;
+    std::tie(isRun, run) = inputAsRun();
+    keyframeCodes = e.ifValues(isRun, {copy}, [&]() -> SmallVector<Value> {
+      return {run};
+    })[0];
+  }
   if (st.keyframeOnly) {
     aView = memref::AllocOp::create(
         b, MemRefType::get(accType.getShape(), i32));

@@ -84,14 +84,41 @@
 // CHECK: tosa.rescale %[[ACC]]
 // CHECK-NOT: resq.
 
-// With VNNI the packed layout feeds vpdpbusd 4 input channels at a time.
-// Q holds the codes as the unsigned bytes vpdpbusd takes (sign bits
-// flipped when stored, on the keyframe path and on the residual one), so
-// the kernel broadcasts four of them as they are.
+// With VNNI the packed layout feeds vpdpbusd 4 input channels at a time,
+// as unsigned bytes (sign bits flipped). A keyframe's kernel reads X
+// itself, one run of bytes where X is one (checked at run time), else a
+// copy of it in Q's buffer, and flips each broadcast quad.
 // VNNI: memref.global "private" constant @__resq_conv0_weight_sums : memref<144xi32>
-// VNNI: %[[FLIP:.*]] = vector.broadcast %c-128_i8 : i8 to vector<4xi8>
-// VNNI-NEXT: %[[UK:.*]] = arith.xori %{{.*}}, %[[FLIP]] : vector<4xi8>
-// VNNI-NEXT: vector.store %[[UK]], %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
+// VNNI: %[[XMEM:.*]] = bufferization.to_buffer %arg1
+// VNNI: %[[XBASE:.*]], %{{.*}}, %{{.*}}:4, %{{.*}}:4 = memref.extract_strided_metadata %[[XMEM]]
+// VNNI: %[[XFLAT:.*]] = memref.reinterpret_cast %[[XBASE]] to offset: [%{{.*}}], sizes: [256], strides: [1]
+// VNNI: %[[QBUF:.*]] = memref.alloc() : memref<256xi8>
+// VNNI: %[[QFLAT:.*]] = memref.reinterpret_cast %[[QBUF]] to offset: [0], sizes: [256], strides: [1]
+// VNNI-NEXT: %[[KC:.*]] = scf.if %[[CONTIG:.*]] -> (memref<256xi8, strided<[1], offset: ?>>) {
+// VNNI-NEXT: scf.yield %[[XFLAT]]
+// VNNI-NEXT: } else {
+// VNNI-NEXT: scf.yield %[[QFLAT]]
+// Keyframe: R from X; the copy (not flipped) only where X is not a run.
+// VNNI: vector.store %{{.*}} : memref<1x8x8x4xi16>, vector<4xi16>
+// VNNI: %[[NOTFLAT:.*]] = arith.cmpi eq, %[[CONTIG]], %false
+// VNNI-NEXT: scf.if %[[NOTFLAT]] {
+// VNNI-NEXT: %{{.*}} = arith.constant 0 : index
+// VNNI-NEXT: %[[COPY:.*]] = memref.view %[[QBUF]]
+// VNNI-NOT: arith.xori
+// VNNI: vector.transfer_write %{{.*}}, %[[COPY]]
+// VNNI: %[[KQUAD:.*]] = vector.load %[[KC]][%{{.*}}] : memref<256xi8, strided<[1], offset: ?>>, vector<4xi8>
+// VNNI-NEXT: %[[KWORD:.*]] = vector.bitcast %[[KQUAD]] : vector<4xi8> to vector<1xi32>
+// VNNI-NEXT: %[[KWORDS:.*]] = vector.broadcast %[[KWORD]] : vector<1xi32> to vector<16xi32>
+// VNNI-NEXT: %[[SIGNS:.*]] = arith.constant -2139062144 : i32
+// VNNI-NEXT: %[[SPLAT:.*]] = vector.broadcast %[[SIGNS]] : i32 to vector<16xi32>
+// VNNI-NEXT: %[[KFLIP:.*]] = arith.xori %[[KWORDS]], %[[SPLAT]] : vector<16xi32>
+// VNNI-NEXT: %[[KBYTES:.*]] = vector.bitcast %[[KFLIP]] : vector<16xi32> to vector<64xi8>
+// VNNI: resq.dot_bytes %{{.*}}, %[[KBYTES]], %{{.*}} : vector<64xi8> -> vector<16xi32>
+// A residual frame's Q holds the codes flipped when stored, so its kernel
+// broadcasts four of them as they are.
+// VNNI: %[[FLIPR:.*]] = vector.broadcast %c-128_i8{{.*}} : i8 to vector<4xi8>
+// VNNI-NEXT: %[[UR:.*]] = arith.xori %{{.*}}, %[[FLIPR]] : vector<4xi8>
+// VNNI-NEXT: vector.store %[[UR]], %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
 // One output block (8 channels): its sum goes to four accumulator chains
 // in turn (the first takes the product, the others move up), added at the
 // end, so that consecutive dot products do not wait on each other.
@@ -106,10 +133,6 @@
 // VNNI: %[[S01:.*]] = arith.addi %[[CH:.*]]#0, %[[CH]]#1 : vector<16xi32>
 // VNNI-NEXT: %[[S012:.*]] = arith.addi %[[S01]], %[[CH]]#2 : vector<16xi32>
 // VNNI-NEXT: arith.addi %[[S012]], %[[CH]]#3 : vector<16xi32>
-// VNNI: } else {
-// VNNI: %[[FLIPR:.*]] = vector.broadcast %c-128_i8{{.*}} : i8 to vector<4xi8>
-// VNNI-NEXT: %[[UR:.*]] = arith.xori %{{.*}}, %[[FLIPR]] : vector<4xi8>
-// VNNI-NEXT: vector.store %[[UR]], %{{.*}} : memref<1x8x8x4xi8>, vector<4xi8>
 
 // BADCPU: error: resq-lower-stream: unknown target-cpu 'pentium-xyz'
 

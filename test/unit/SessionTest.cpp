@@ -14,6 +14,7 @@
 
 #include "gtest/gtest.h"
 
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -339,6 +340,72 @@ TEST(Stream, StreamsAreIndependent) {
   EXPECT_EQ(std::memcmp(aloneB.data(), sb.data(), sb.size()), 0);
   // Residual frames did happen.
   EXPECT_FALSE(interleavedA.back().stats.keyframe);
+}
+
+/// kResidualConv with varied weights, on X = columns 1..8 of a 1x8x10x4
+/// input (a strided view, not one run of bytes) or on a 1x8x8x4 input, and
+/// with every frame a keyframe (no residual state) or not.
+std::string windowConv(bool strided, bool keyframesOnly) {
+  std::string weights = "0x";
+  for (int i = 0; i < 8 * 3 * 3 * 4; ++i) {
+    char byte[3];
+    std::snprintf(byte, sizeof(byte), "%02X", uint8_t(i * 7 % 11 - 5));
+    weights += byte;
+  }
+  std::string source = kResidualConv;
+  auto replace = [&](const std::string &from, const std::string &to) {
+    size_t at = source.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos)
+      source.replace(at, from.size(), to);
+  };
+  replace("dense<2> : tensor<8x3x3x4xi8>",
+          "dense<\"" + weights + "\"> : tensor<8x3x3x4xi8>");
+  std::string begin = "resq.begin_frame %s";
+  if (keyframesOnly)
+    replace(begin, begin + " keyframe_interval 1");
+  if (strided) {
+    replace("%x: tensor<1x8x8x4xi8>", "%wide: tensor<1x8x10x4xi8>");
+    replace("  %wt =", R"(  %start = tosa.const_shape {values = dense<[0, 0, 1, 0]> : tensor<4xindex>} : () -> !tosa.shape<4>
+  %size = tosa.const_shape {values = dense<[1, 8, 8, 4]> : tensor<4xindex>} : () -> !tosa.shape<4>
+  %x = tosa.slice %wide, %start, %size : (tensor<1x8x10x4xi8>, !tosa.shape<4>, !tosa.shape<4>) -> tensor<1x8x8x4xi8>
+  %wt =)");
+  }
+  return source;
+}
+
+TEST(Stream, StridedInputEqualsContiguous) {
+  // Where X is not one run of bytes, keyframes copy it for the kernel and
+  // residual frames quantize it pixel by pixel: the same numbers as the
+  // paths that read a contiguous X.
+  for (bool keyframesOnly : {false, true}) {
+    SCOPED_TRACE(keyframesOnly ? "every frame a keyframe" : "residual frames");
+    auto strided = compile(windowConv(true, keyframesOnly).c_str());
+    auto contiguous = compile(windowConv(false, keyframesOnly).c_str());
+    ASSERT_TRUE(strided && contiguous);
+    Stream ss = strided->createStream(), sc = contiguous->createStream();
+    std::mt19937 rng(5);
+    std::uniform_int_distribution<int> any(-128, 127), change(-6, 6);
+    Frame wide(8 * 10 * 4);
+    for (int8_t &v : wide)
+      v = static_cast<int8_t>(any(rng));
+    bool residualFrames = false;
+    for (int f = 0; f < 8; ++f) {
+      if (f > 0)
+        for (int8_t &v : wide)
+          v = static_cast<int8_t>(std::clamp(v + change(rng), -128, 127));
+      Frame window;
+      for (int y = 0; y < 8; ++y)
+        window.insert(window.end(), wide.begin() + (y * 10 + 1) * 4,
+                      wide.begin() + (y * 10 + 9) * 4);
+      StepResult a = step(*strided, ss, wide), b = step(*contiguous, sc, window);
+      EXPECT_EQ(a.output, b.output) << "frame " << f;
+      EXPECT_EQ(a.stats.bits, b.stats.bits) << "frame " << f;
+      EXPECT_EQ(a.stats.keyframe, b.stats.keyframe) << "frame " << f;
+      residualFrames |= !a.stats.keyframe;
+    }
+    EXPECT_EQ(residualFrames, !keyframesOnly);
+  }
 }
 
 TEST(Stream, Misuse) {
