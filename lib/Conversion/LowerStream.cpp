@@ -1094,8 +1094,9 @@ void LayerLowering::emitQuantizeRows(Value n, Value by) {
       perPixel);
 }
 
-/// Keyframe: R <- X, and the codes the linear op reads are X itself (see
-/// storeCodes).
+/// Keyframe: R <- X, and the codes the linear op reads are X itself: a
+/// copy in Q (flipped for VNNI, see storeCodes), or, where the kernel
+/// reads X (keyframeReadsInput), nothing unless X is not one run.
 void LayerLowering::emitKeyframeState() {
   auto overInput = [&](function_ref<void(Value, Value, Value, Value, Value)>
                            body) {
