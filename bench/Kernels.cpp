@@ -67,9 +67,47 @@ __attribute__((target("avx512f,avx512vnni"))) double measureVnni() {
   return double(iterations) * 12 * 64 / seconds / 1e9;
 }
 
-/// Milliseconds to write `bytes` (an int32 accumulator's size) with 64-byte
-/// vector stores, in steady state as the layers are timed: what a kernel
-/// that writes its accumulator cannot go below.
+/// Median milliseconds per call of `step` in steady state, as the layers
+/// of a model's step run back to back: `step` runs for 50 ms (and at
+/// least 3 times) first (a few steps of a small layer left it well below
+/// its speed: the core's clock and caches were not there yet), then each
+/// of `repeats` samples is a run of calls lasting at least 0.5 ms, its
+/// mean per call. A failing call ends the measurement with its error.
+llvm::Expected<double> steadyStateMs(llvm::function_ref<llvm::Error()> step,
+                                     int64_t repeats) {
+  using Clock = std::chrono::steady_clock;
+  auto elapsedMs = [](Clock::time_point since) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - since)
+        .count();
+  };
+  auto run = [&](int64_t count) -> llvm::Error {
+    for (int64_t i = 0; i < count; ++i)
+      if (llvm::Error e = step())
+        return e;
+    return llvm::Error::success();
+  };
+  constexpr double kWarmupMs = 50, kSampleMs = 0.5;
+  int64_t warmupSteps = 0;
+  auto warmupStart = Clock::now();
+  do {
+    if (llvm::Error e = run(1))
+      return std::move(e);
+    ++warmupSteps;
+  } while (warmupSteps < 3 || elapsedMs(warmupStart) < kWarmupMs);
+  double stepMs = elapsedMs(warmupStart) / double(warmupSteps);
+  int64_t perSample =
+      std::max<int64_t>(1, int64_t(std::ceil(kSampleMs / stepMs)));
+  std::vector<double> samples;
+  for (int64_t r = 0; r < repeats; ++r) {
+    auto start = Clock::now();
+    if (llvm::Error e = run(perSample))
+      return std::move(e);
+    samples.push_back(elapsedMs(start) / double(perSample));
+  }
+  return video::percentile(samples, 50);
+}
+
+/// One pass of 64-byte vector stores over `count` lines.
 __attribute__((target("avx512f"))) void writeLines(void *data,
                                                    int64_t count) {
   auto *lines = reinterpret_cast<__m512i *>(data);
@@ -81,30 +119,17 @@ __attribute__((target("avx512f"))) void writeLines(void *data,
   }
 }
 
+/// Milliseconds to write `bytes` (an int32 accumulator's size), timed as
+/// the layers are: what a kernel that writes its accumulator cannot go
+/// below.
 double storeMs(int64_t bytes, int64_t repeats) {
   runtime::AlignedBuffer buffer(bytes);
-  auto pass = [&] { writeLines(buffer.data(), bytes / 64); };
-  using Clock = std::chrono::steady_clock;
-  auto ms = [](Clock::time_point since) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - since)
-        .count();
-  };
-  auto start = Clock::now();
-  int64_t passes = 0;
-  do {
-    pass();
-    ++passes;
-  } while (ms(start) < 20);
-  int64_t perSample = std::max<int64_t>(
-      1, int64_t(std::ceil(0.5 / (ms(start) / double(passes)))));
-  std::vector<double> samples;
-  for (int64_t r = 0; r < repeats; ++r) {
-    auto at = Clock::now();
-    for (int64_t i = 0; i < perSample; ++i)
-      pass();
-    samples.push_back(ms(at) / double(perSample));
-  }
-  return video::percentile(samples, 50);
+  return llvm::cantFail(steadyStateMs(
+      [&] {
+        writeLines(buffer.data(), bytes / 64);
+        return llvm::Error::success();
+      },
+      repeats));
 }
 
 double vnniPeak() {
@@ -260,7 +285,6 @@ int bench::runKernelBenchmark(llvm::StringRef path, llvm::StringRef reportDir,
     }
     const void *inPtrs[] = {in.data()};
     runtime::Stream stream = (*session)->createStream();
-    std::vector<double> ms;
     // MACs of the dense layer, from its shapes.
     auto weight = cast<ShapedType>(op->getOperand(1).getType());
     auto inType = cast<ShapedType>(input.getType());
@@ -275,40 +299,11 @@ int bench::runKernelBenchmark(llvm::StringRef path, llvm::StringRef reportDir,
     else
       macs = inType.getNumElements() * weight.getDimSize(0) *
              weight.getDimSize(1) * weight.getDimSize(2);
-    // Steady state, as in a model's step where the layers run back to
-    // back: the layer runs for kWarmupMs first (a few steps of a small
-    // layer left it well below its speed: the core's clock and caches were
-    // not there yet), then each timed sample is a run of steps lasting at
-    // least kSampleMs, its mean per step.
-    using Clock = std::chrono::steady_clock;
-    auto elapsedMs = [](Clock::time_point since) {
-      return std::chrono::duration<double, std::milli>(Clock::now() - since)
-          .count();
-    };
-    auto runSteps = [&](int64_t count) -> llvm::Error {
-      for (int64_t i = 0; i < count; ++i)
-        if (llvm::Error e = (*session)->step(stream, inPtrs, outPtrs))
-          return e;
-      return llvm::Error::success();
-    };
-    constexpr double kWarmupMs = 50, kSampleMs = 0.5;
-    int64_t warmupSteps = 0;
-    auto warmupStart = Clock::now();
-    do {
-      if (llvm::Error e = runSteps(1))
-        return fail(llvm::toString(std::move(e)));
-      ++warmupSteps;
-    } while (warmupSteps < 3 || elapsedMs(warmupStart) < kWarmupMs);
-    double stepMs = elapsedMs(warmupStart) / double(warmupSteps);
-    int64_t perSample =
-        std::max<int64_t>(1, int64_t(std::ceil(kSampleMs / stepMs)));
-    for (int64_t r = 0; r < repeats; ++r) {
-      auto start = Clock::now();
-      if (llvm::Error e = runSteps(perSample))
-        return fail(llvm::toString(std::move(e)));
-      ms.push_back(elapsedMs(start) / double(perSample));
-    }
-    double median = video::percentile(ms, 50);
+    llvm::Expected<double> timed = steadyStateMs(
+        [&] { return (*session)->step(stream, inPtrs, outPtrs); }, repeats);
+    if (!timed)
+      return fail(llvm::toString(timed.takeError()));
+    double median = *timed;
     double gmacs = double(macs) / (median * 1e-3) / 1e9;
     bool pointwise = isa<tosa::Conv2DOp>(op) && weight.getDimSize(1) == 1 &&
                      weight.getDimSize(2) == 1;

@@ -399,7 +399,8 @@ private:
   /// is one: an i1 checked at run time (bufferization decides X's layout).
   /// Emitted once per layer, right after X.
   std::pair<Value, Value> inputAsRun();
-  MemRefType runType();
+  /// The n x ih x iw x ic bytes at `base` + `offset` as one run.
+  Value runOf(Value base, OpFoldResult offset);
   /// VNNI: what the +128 (and a keyframe's zero point) added to output
   /// block ocb through tap `tap`: weight sums x (128 + zp).
   Value vnniCorrection(bool keyframe, Value sBatch, Value ocb, Value tap);
@@ -647,19 +648,18 @@ std::pair<Value, Value> LayerLowering::inputAsRun() {
         e.andI(inputIsRun, e.cmp(P::eq, strides[d], e.idx(expected)));
     expected *= d == 3 ? g.ic : d == 2 ? g.iw : g.ih;
   }
-  int64_t size = g.n * g.ih * g.iw * g.ic;
-  inputRun = memref::ReinterpretCastOp::create(
-      b, runType(), metadata.getBaseBuffer(),
-      OpFoldResult(metadata.getOffset()),
-      ArrayRef<OpFoldResult>{b.getIndexAttr(size)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  inputRun = runOf(metadata.getBaseBuffer(), metadata.getOffset());
   return {inputIsRun, inputRun};
 }
 
-MemRefType LayerLowering::runType() {
-  return MemRefType::get(
-      {g.n * g.ih * g.iw * g.ic}, b.getI8Type(),
+Value LayerLowering::runOf(Value base, OpFoldResult offset) {
+  int64_t size = g.n * g.ih * g.iw * g.ic;
+  auto type = MemRefType::get(
+      {size}, b.getI8Type(),
       StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
+  return memref::ReinterpretCastOp::create(
+      b, type, base, offset, ArrayRef<OpFoldResult>{b.getIndexAttr(size)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
 }
 
 bool LayerLowering::keyframeReadsInput() const {
@@ -1650,10 +1650,7 @@ LogicalResult LayerLowering::lower() {
   if (keyframeReadsInput()) {
     // X itself where it is one run, else its copy in Q (an scf.if, not a
     // select: the scratch planner follows buffers through region yields).
-    Value copy = memref::ReinterpretCastOp::create(
-        b, runType(), codes, OpFoldResult(b.getIndexAttr(0)),
-        ArrayRef<OpFoldResult>{b.getIndexAttr(runType().getNumElements())},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    Value copy = runOf(codes, b.getIndexAttr(0));
     Value isRun, run;
     std::tie(isRun, run) = inputAsRun();
     keyframeCodes = e.ifValues(isRun, {copy}, [&]() -> SmallVector<Value> {
