@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FiniteClamps.h"
 #include "resq/Conversion/Passes.h"
 #include "resq/Support/PadBorder.h"
 
@@ -343,6 +344,7 @@ struct OptimizeGluePass
         patterns, [](StringRef name) { return name == "math.exp"; });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
+    resq::relaxFiniteClamps(getOperation());
   }
 
   /// Upstream's elementwise fusion takes a producer of one value per

@@ -124,6 +124,17 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
       (the resize's input columns and weights) goes into per-column tables
       that a generic of its own fills first. Same operations per element,
       same results.
+    - last, the clamps (`arith.minimumf` / `maximumf`: ReLU, ReLU6, the
+      requantization's [-128, 127]) of values proven finite: a bound on
+      each value's magnitude follows from the ops that compute it
+      (integers converted to float, finite constants and slices or reads of
+      them, products, sums, roundings, other clamps). A clamp of two such
+      values is marked `nnan`, and `nsz` where the sign of a zero cannot
+      reach a result (only arithmetic follows it until a conversion to an
+      integer or a comparison); on x86 each then is one vminps / vmaxps
+      instead of a compare and blends for NaN and -0. A clamp to a
+      constant beyond its operand's bound (ReLU's min with the largest
+      float) is removed. Same results, bit for bit.
   }];
   let options = [
     Option<"targetCpu", "target-cpu", "std::string", "\"x86-64\"",
