@@ -5,7 +5,10 @@
 // and JIT-compiled: its step is the generated dense int8 kernel (a stream
 // of keyframes only keeps no residual state). Its MACs per second are
 // compared with the peak of the CPU's VNNI instruction, measured here with a
-// loop of independent vpdpbusd.
+// loop of independent vpdpbusd. A layer whose accumulator goes through
+// elementwise ops alone to the next layer's int8 input is timed a second
+// time with them, as a model's standard int8 step runs it: the ops then run
+// in the kernel, which writes int8.
 //
 //===----------------------------------------------------------------------===//
 
@@ -153,6 +156,35 @@ std::string shapeText(Type type, bool full = false) {
   return s;
 }
 
+/// The ops that take a conv's int32 accumulator to the int8 tensor the
+/// next layer reads (dequantization, activation, requantization: tosa
+/// elementwise ops whose other operands are constants), in order; empty
+/// when the accumulator goes anywhere else.
+SmallVector<Operation *> requantization(Operation *conv) {
+  SmallVector<Operation *> chain;
+  Value value = conv->getResult(0);
+  auto shape = cast<ShapedType>(value.getType()).getShape();
+  while (!cast<ShapedType>(value.getType()).getElementType().isInteger(8)) {
+    if (!value.hasOneUse())
+      return {};
+    Operation *user = *value.getUsers().begin();
+    if (!isa<tosa::CastOp, tosa::MulOp, tosa::AddOp, tosa::SubOp,
+             tosa::ClampOp, tosa::RescaleOp, tosa::MaximumOp,
+             tosa::MinimumOp>(user) ||
+        user->getNumResults() != 1 ||
+        cast<ShapedType>(user->getResult(0).getType()).getShape() != shape)
+      return {};
+    for (Value operand : user->getOperands())
+      if (operand != value &&
+          !isa_and_present<tosa::ConstOp, tosa::ConstShapeOp>(
+              operand.getDefiningOp()))
+        return {};
+    chain.push_back(user);
+    value = user->getResult(0);
+  }
+  return chain;
+}
+
 } // namespace
 
 int bench::runKernelBenchmark(llvm::StringRef path, llvm::StringRef reportDir,
@@ -211,8 +243,8 @@ int bench::runKernelBenchmark(llvm::StringRef path, llvm::StringRef reportDir,
     os << "No AVX-512 VNNI on this CPU: no peak to compare with.\n\n";
   os << "| layer kind | input HxWxC | weights (TOSA layout) | output HxWxC | stride | "
         "layers | MMAC | ms median | ms writing A alone | GMAC/s | % of peak "
-        "|\n"
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+        "| ms requantized | % of peak requantized |\n"
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   llvm::outs() << table;
   llvm::outs().flush();
   size_t printed = table.size();
@@ -220,72 +252,103 @@ int bench::runKernelBenchmark(llvm::StringRef path, llvm::StringRef reportDir,
   std::mt19937 rng(1);
   double pointwiseMacs = 0, pointwiseSeconds = 0, pointwiseWriteSeconds = 0,
          pointwiseBoundSeconds = 0;
-  for (auto &[key, layer] : layers) {
+  // The 1x1 layers whose requantization runs in their kernel.
+  double requantizedMacs = 0, requantizedSeconds = 0;
+  int requantizedLayers = 0, pointwiseLayers = 0;
+  for (const auto &entry : layers) {
+    const std::string &key = entry.first;
+    const Layer &layer = entry.second;
     Operation *op = layer.op;
-    // A module with this layer alone, its constants cloned along.
-    OpBuilder builder(&context);
-    auto single = ModuleOp::create(builder.getUnknownLoc());
-    builder.setInsertionPointToEnd(single.getBody());
-    Value input = op->getOperand(0);
-    // The step returns one pixel of the accumulators: returning them all
-    // would time a copy of the output, not the kernel (which writes them
-    // into the stream state).
-    auto accType = cast<RankedTensorType>(op->getResult(0).getType());
-    auto pixelType = RankedTensorType::get(
-        {1, 1, 1, accType.getDimSize(3)}, accType.getElementType());
-    auto funcType = builder.getFunctionType({input.getType()}, {pixelType});
-    auto func = func::FuncOp::create(builder, op->getLoc(), "main", funcType);
-    Block *body = func.addEntryBlock();
-    builder.setInsertionPointToStart(body);
-    IRMapping mapping;
-    mapping.map(input, body->getArgument(0));
-    bool constants = true;
-    for (Value operand : op->getOperands().drop_front()) {
-      Operation *def = operand.getDefiningOp();
-      if (!def || !isa<tosa::ConstOp>(def)) {
-        constants = false;
-        break;
+    // A module with this layer alone (and, when `epilogue` is given, the
+    // ops that requantize its output), its constants cloned along, run
+    // with a keyframe every frame: the median ms per step; std::nullopt
+    // when an operand is not a constant.
+    auto timeLayer = [&](ArrayRef<Operation *> epilogue)
+        -> llvm::Expected<std::optional<double>> {
+      OpBuilder builder(&context);
+      auto single = ModuleOp::create(builder.getUnknownLoc());
+      builder.setInsertionPointToEnd(single.getBody());
+      Value input = op->getOperand(0);
+      Value result = epilogue.empty() ? op->getResult(0)
+                                      : epilogue.back()->getResult(0);
+      // The step returns one pixel of the result: returning them all would
+      // time a copy of the output, not the kernel (which writes them into
+      // the stream state).
+      auto resultType = cast<RankedTensorType>(result.getType());
+      auto pixelType = RankedTensorType::get(
+          {1, 1, 1, resultType.getDimSize(3)}, resultType.getElementType());
+      auto funcType = builder.getFunctionType({input.getType()}, {pixelType});
+      auto func = func::FuncOp::create(builder, op->getLoc(), "main", funcType);
+      Block *body = func.addEntryBlock();
+      builder.setInsertionPointToStart(body);
+      IRMapping mapping;
+      mapping.map(input, body->getArgument(0));
+      SmallVector<Operation *> ops{op};
+      ops.append(epilogue.begin(), epilogue.end());
+      for (Operation *o : ops) {
+        for (Value operand : o->getOperands()) {
+          if (mapping.contains(operand))
+            continue;
+          Operation *def = operand.getDefiningOp();
+          if (!isa_and_present<tosa::ConstOp, tosa::ConstShapeOp>(def)) {
+            single->erase();
+            return std::nullopt;
+          }
+          builder.clone(*def, mapping);
+        }
+        builder.clone(*o, mapping);
       }
-      builder.clone(*def, mapping);
-    }
-    if (!constants)
+      ImplicitLocOpBuilder b(op->getLoc(), builder);
+      Value pixel = tosa::SliceOp::create(
+          b, pixelType, mapping.lookup(result),
+          tosa::getTosaConstShape(b, {0, 0, 0, 0}),
+          tosa::getTosaConstShape(b, pixelType.getShape()));
+      func::ReturnOp::create(builder, op->getLoc(), pixel);
+
+      PassManager pm(&context);
+      if (failed(parsePassPipeline(
+              "resq-residualize{keyframe-interval=1}", pm)) ||
+          failed(pm.run(single))) {
+        single->erase();
+        return llvm::createStringError("cannot residualize " + key);
+      }
+      std::string source;
+      llvm::raw_string_ostream src(source);
+      single.print(src);
+      single->erase();
+
+      auto session = runtime::Session::createFromSource(source, key);
+      if (!session)
+        return session.takeError();
+      if (!(*session)->isStateful())
+        return llvm::createStringError("the layer was not residualized: " +
+                                       key);
+      const auto &inSpec = (*session)->inputs()[0];
+      runtime::AlignedBuffer in(inSpec.byteSize());
+      for (size_t i = 0; i < in.size(); ++i)
+        in.data()[i] = uint8_t(rng());
+      std::vector<runtime::AlignedBuffer> outs;
+      std::vector<void *> outPtrs;
+      for (const auto &spec : (*session)->outputs()) {
+        outs.emplace_back(spec.byteSize());
+        outPtrs.push_back(outs.back().data());
+      }
+      const void *inPtrs[] = {in.data()};
+      runtime::Stream stream = (*session)->createStream();
+      llvm::Expected<double> timed = steadyStateMs(
+          [&] { return (*session)->step(stream, inPtrs, outPtrs); }, repeats);
+      if (!timed)
+        return timed.takeError();
+      return std::optional<double>(*timed);
+    };
+    llvm::Expected<std::optional<double>> timed = timeLayer({});
+    if (!timed)
+      return fail(llvm::toString(timed.takeError()));
+    if (!*timed)
       continue;
-    Operation *clone = builder.clone(*op, mapping);
-    ImplicitLocOpBuilder b(op->getLoc(), builder);
-    Value pixel = tosa::SliceOp::create(
-        b, pixelType, clone->getResult(0),
-        tosa::getTosaConstShape(b, {0, 0, 0, 0}),
-        tosa::getTosaConstShape(b, pixelType.getShape()));
-    func::ReturnOp::create(builder, op->getLoc(), pixel);
-
-    PassManager pm(&context);
-    if (failed(parsePassPipeline(
-            "resq-residualize{keyframe-interval=1}", pm)) ||
-        failed(pm.run(single)))
-      return fail("cannot residualize " + key);
-    std::string source;
-    llvm::raw_string_ostream src(source);
-    single.print(src);
-    single->erase();
-
-    auto session = runtime::Session::createFromSource(source, key);
-    if (!session)
-      return fail(llvm::toString(session.takeError()));
-    if (!(*session)->isStateful())
-      return fail("the layer was not residualized: " + key);
-    const auto &inSpec = (*session)->inputs()[0];
-    runtime::AlignedBuffer in(inSpec.byteSize());
-    for (size_t i = 0; i < in.size(); ++i)
-      in.data()[i] = uint8_t(rng());
-    std::vector<runtime::AlignedBuffer> outs;
-    std::vector<void *> outPtrs;
-    for (const auto &spec : (*session)->outputs()) {
-      outs.emplace_back(spec.byteSize());
-      outPtrs.push_back(outs.back().data());
-    }
-    const void *inPtrs[] = {in.data()};
-    runtime::Stream stream = (*session)->createStream();
+    double median = **timed;
     // MACs of the dense layer, from its shapes.
+    Value input = op->getOperand(0);
     auto weight = cast<ShapedType>(op->getOperand(1).getType());
     auto inType = cast<ShapedType>(input.getType());
     auto outType = cast<ShapedType>(op->getResult(0).getType());
@@ -299,17 +362,28 @@ int bench::runKernelBenchmark(llvm::StringRef path, llvm::StringRef reportDir,
     else
       macs = inType.getNumElements() * weight.getDimSize(0) *
              weight.getDimSize(1) * weight.getDimSize(2);
-    llvm::Expected<double> timed = steadyStateMs(
-        [&] { return (*session)->step(stream, inPtrs, outPtrs); }, repeats);
-    if (!timed)
-      return fail(llvm::toString(timed.takeError()));
-    double median = *timed;
+    // The same layer with its requantization, as a model runs it: the
+    // kernel writes int8 where the glue runs in it.
+    std::optional<double> requantizedMs;
+    SmallVector<Operation *> epilogue = requantization(op);
+    if (!epilogue.empty()) {
+      llvm::Expected<std::optional<double>> withEpilogue = timeLayer(epilogue);
+      if (!withEpilogue)
+        return fail(llvm::toString(withEpilogue.takeError()));
+      requantizedMs = *withEpilogue;
+    }
     double gmacs = double(macs) / (median * 1e-3) / 1e9;
     bool pointwise = isa<tosa::Conv2DOp>(op) && weight.getDimSize(1) == 1 &&
                      weight.getDimSize(2) == 1;
     double writeMs =
         peak > 0 ? storeMs(outType.getNumElements() * 4, repeats) : 0;
     if (pointwise) {
+      pointwiseLayers += layer.count;
+      if (requantizedMs) {
+        requantizedLayers += layer.count;
+        requantizedMacs += double(macs) * layer.count;
+        requantizedSeconds += *requantizedMs * 1e-3 * layer.count;
+      }
       pointwiseMacs += double(macs) * layer.count;
       pointwiseSeconds += median * 1e-3 * layer.count;
       pointwiseWriteSeconds += writeMs * 1e-3 * layer.count;
@@ -332,7 +406,13 @@ int bench::runKernelBenchmark(llvm::StringRef path, llvm::StringRef reportDir,
        << fixed(double(macs) / 1e6, 2) << " | " << fixed(median, 3) << " | "
        << (peak > 0 ? fixed(writeMs, 3) : "-") << " | " << fixed(gmacs, 1)
        << " | "
-       << (peak > 0 ? fixed(100 * gmacs / peak, 1) + "%" : "-") << " |\n";
+       << (peak > 0 ? fixed(100 * gmacs / peak, 1) + "%" : "-") << " | "
+       << (requantizedMs ? fixed(*requantizedMs, 3) : "-") << " | "
+       << (requantizedMs && peak > 0
+               ? fixed(100 * double(macs) / (*requantizedMs * 1e6) / peak, 1) +
+                     "%"
+               : "-")
+       << " |\n";
     llvm::outs() << llvm::StringRef(table).drop_front(printed);
     llvm::outs().flush();
     printed = table.size();
@@ -352,6 +432,17 @@ int bench::runKernelBenchmark(llvm::StringRef path, llvm::StringRef reportDir,
             "its MACs at the peak, they would reach "
          << fixed(100 * pointwiseMacs / pointwiseBoundSeconds / 1e9 / peak, 1)
          << "% of the peak.\n";
+    if (requantizedSeconds > 0) {
+      double gmacs = requantizedMacs / requantizedSeconds / 1e9;
+      os << "With their requantization in the kernel (int8 out, as a "
+            "standard int8 step runs them), the "
+         << requantizedLayers << " of " << pointwiseLayers
+         << " layers whose glue is one elementwise chain: " << fixed(gmacs, 1)
+         << " GMAC/s"
+         << (peak > 0 ? ", " + fixed(100 * gmacs / peak, 1) + "% of the peak"
+                      : "")
+         << ".\n";
+    }
   }
   os << "\nEach row: one layer alone, residualized with a keyframe every "
         "frame (the standard int8 kernel: such a stream keeps no residual "
@@ -360,7 +451,12 @@ int bench::runKernelBenchmark(llvm::StringRef path, llvm::StringRef reportDir,
      << repeats
      << " samples, each the mean step time over at least 0.5 ms of "
         "steps. Writing A alone: 64-byte vector stores over a buffer of "
-        "the layer's int32 accumulator, timed the same way.\n";
+        "the layer's int32 accumulator, timed the same way. Requantized: the "
+        "layer with the elementwise ops that take its accumulator to the "
+        "next layer's int8 input (dequantization, activation, "
+        "requantization), which then run on each vector of the accumulator "
+        "in the kernel, and the kernel writes int8; '-' where the "
+        "accumulator goes anywhere else.\n";
   llvm::outs() << llvm::StringRef(table).drop_front(printed);
   if (!reportDir.empty() && !writeReport(reportDir, "kernels.md", table))
     return 1;

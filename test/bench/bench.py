@@ -6,7 +6,8 @@
 #    are timed and judged; results.md / results.json / plot.svg are written
 #    (one plot point per configuration);
 #  - --kernels: the int8 layer's kernel, GMAC/s against the measured peak,
-#    and the time of writing its accumulator alone;
+#    the time of writing its accumulator alone, and the kernel with its
+#    requantization;
 #  - --sweep: a residualized model skips every block when nothing changes;
 #  - errors: a missing --video, a float model for --kernels, a stateless
 #    model for --sweep.
@@ -18,6 +19,21 @@ import videogen
 from videotest import bench_rows, check, main, passed, table_rows
 
 FRAMES = 12
+
+# A 1x1 conv whose accumulator is dequantized, clamped and cast to int8.
+REQUANTIZED = """func.func @main(%x: tensor<1x32x32x16xi8>) -> tensor<1x32x32x16xi8> {
+  %w = "tosa.const"() <{values = dense<3> : tensor<16x1x1x16xi8>}> : () -> tensor<16x1x1x16xi8>
+  %b = "tosa.const"() <{values = dense<5> : tensor<16xi32>}> : () -> tensor<16xi32>
+  %zp = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %acc = tosa.conv2d %x, %w, %b, %zp, %zp {acc_type = i32, pad = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1>, dilation = array<i64: 1, 1>} : (tensor<1x32x32x16xi8>, tensor<16x1x1x16xi8>, tensor<16xi32>, tensor<1xi8>, tensor<1xi8>) -> tensor<1x32x32x16xi32>
+  %f = tosa.cast %acc : (tensor<1x32x32x16xi32>) -> tensor<1x32x32x16xf32>
+  %s = "tosa.const"() <{values = dense<0.01> : tensor<1x1x1x1xf32>}> : () -> tensor<1x1x1x1xf32>
+  %m = tosa.mul %f, %s, %zp : (tensor<1x32x32x16xf32>, tensor<1x1x1x1xf32>, tensor<1xi8>) -> tensor<1x32x32x16xf32>
+  %c = tosa.clamp %m {min_val = -128.0 : f32, max_val = 127.0 : f32} : (tensor<1x32x32x16xf32>) -> tensor<1x32x32x16xf32>
+  %q = tosa.cast %c : (tensor<1x32x32x16xf32>) -> tensor<1x32x32x16xi8>
+  return %q : tensor<1x32x32x16xi8>
+}
+"""
 
 
 def test(tools):
@@ -68,7 +84,26 @@ def test(tools):
           f"the time of writing A alone: {cells}")
     check("Writing their int32 accumulators alone" in done.stdout
           or "No AVX-512" in done.stdout, "the 1x1 layers' store floor")
+    # ... | ms requantized | % of peak requantized: '-' here, the
+    # accumulator goes to a float output.
+    check(len(cells) == 13 and cells[11] == "-" and cells[12] == "-",
+          f"no requantized kernel for a float output: {cells}")
     passed(f"--kernels: {cells[9]} GMAC/s, writing A alone {cells[8]} ms")
+
+    # A conv whose accumulator is requantized to int8 is timed again with
+    # its requantization.
+    requantized = tools.write("requantized.mlir", REQUANTIZED)
+    done = tools.resq_run("--kernels", requantized, "--repeats", "5")
+    kernel = [l for l in done.stdout.splitlines() if l.startswith("| conv2d 1x1")]
+    check(len(kernel) == 1, f"one kernel row expected:\n{done.stdout}")
+    cells = [c.strip() for c in kernel[0].strip("|").split("|")]
+    check(len(cells) == 13 and float(cells[11]) > 0
+          and (cells[12] == "-" or cells[12].endswith("%")),
+          f"the requantized kernel: {cells}")
+    check("With their requantization in the kernel" in done.stdout
+          and "the 1 of 1 layers" in done.stdout,
+          f"the requantized 1x1 layers' line:\n{done.stdout}")
+    passed(f"--kernels: requantized {cells[11]} ms against {cells[7]} ms")
 
     done = tools.resq_run("--sweep", dynamic, "--video", clip, "--repeats", "4")
     sweep = table_rows(done.stdout)
