@@ -2,6 +2,8 @@
 
 #include "FiniteClamps.h"
 
+#include "ResQ/IR/ResQ.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -222,5 +224,99 @@ void resq::relaxFiniteClamps(Operation *root) {
       flags = flags | arith::FastMathFlags::nsz;
     op->setAttr(fastMath.getFastMathAttrName(),
                 arith::FastMathFlagsAttr::get(op->getContext(), flags));
+  }
+}
+
+namespace {
+
+/// Whether `op` (a clamp) may assume its operands are not NaN.
+bool assumesNoNaN(Operation *op) {
+  return arith::bitEnumContainsAll(
+      cast<arith::ArithFastMathInterface>(op).getFastMathFlagsAttr().getValue(),
+      arith::FastMathFlags::nnan);
+}
+
+/// Whether `v` is a constant whose every element is `value`.
+bool isSplatOf(Value v, double value) {
+  std::optional<ElementRange> range = constantRange(v);
+  return range && range->lo == value && range->hi == value;
+}
+
+} // namespace
+
+void resq::roundToInt8(Operation *root) {
+  SmallVector<arith::FPToSIOp> conversions;
+  root->walk([&](arith::FPToSIOp op) { conversions.push_back(op); });
+  for (arith::FPToSIOp op : conversions) {
+    auto type = dyn_cast<VectorType>(op.getIn().getType());
+    auto resultType = dyn_cast<VectorType>(op.getType());
+    if (!type || type.isScalable() || !type.getElementType().isF32() ||
+        !resultType.getElementType().isInteger(8) ||
+        type.getNumElements() % 16 != 0)
+      continue;
+    // maximumf(minimumf(roundeven(x), 127), -128), or the clamps the
+    // other way round, both free to assume no NaN.
+    Operation *outer = op.getIn().getDefiningOp();
+    Operation *inner =
+        outer && isa<arith::MinimumFOp, arith::MaximumFOp>(outer)
+            ? outer->getOperand(0).getDefiningOp()
+            : nullptr;
+    if (!inner || !isa<arith::MinimumFOp, arith::MaximumFOp>(inner) ||
+        isa<arith::MinimumFOp>(inner) == isa<arith::MinimumFOp>(outer))
+      continue;
+    Operation *min = isa<arith::MinimumFOp>(outer) ? outer : inner;
+    Operation *max = min == outer ? inner : outer;
+    auto round = inner->getOperand(0).getDefiningOp<math::RoundEvenOp>();
+    if (!round || !assumesNoNaN(min) || !assumesNoNaN(max) ||
+        !isSplatOf(min->getOperand(1), 127) ||
+        !isSplatOf(max->getOperand(1), -128))
+      continue;
+
+    // min(x, 127) rounded is min(roundeven(x), 127); below -128 the
+    // saturation gives -128 as the clamp did (INT32_MIN included).
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Value clamped = arith::MinimumFOp::create(
+        b, loc, round.getOperand(), min->getOperand(1),
+        cast<arith::ArithFastMathInterface>(min).getFastMathFlagsAttr());
+    int64_t n = type.getNumElements();
+    auto flatType = VectorType::get({n}, b.getF32Type());
+    auto intType = VectorType::get({n}, b.getI32Type());
+    auto laneType = VectorType::get({16}, b.getI32Type());
+    Value flat = type == flatType
+                     ? clamped
+                     : vector::ShapeCastOp::create(b, loc, flatType, clamped)
+                           .getResult();
+    Value ints;
+    if (n == 16) {
+      ints = RoundToIntOp::create(b, loc, laneType, flat);
+    } else {
+      ints = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(intType, b.getI32IntegerAttr(0)));
+      for (int64_t k = 0; k < n; k += 16) {
+        Value lanes = vector::ExtractStridedSliceOp::create(
+            b, loc, flat, ArrayRef<int64_t>{k}, ArrayRef<int64_t>{16},
+            ArrayRef<int64_t>{1});
+        ints = vector::InsertStridedSliceOp::create(
+            b, loc, RoundToIntOp::create(b, loc, laneType, lanes), ints,
+            ArrayRef<int64_t>{k}, ArrayRef<int64_t>{1});
+      }
+    }
+    auto splat = [&](int32_t value) -> Value {
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(intType, b.getI32IntegerAttr(value)));
+    };
+    // A saturating truncation (vpmovsdb).
+    Value saturated = arith::MinSIOp::create(
+        b, loc, arith::MaxSIOp::create(b, loc, ints, splat(-128)), splat(127));
+    Value bytes = arith::TruncIOp::create(
+        b, loc, VectorType::get({n}, b.getI8Type()), saturated);
+    if (resultType != bytes.getType())
+      bytes = vector::ShapeCastOp::create(b, loc, resultType, bytes);
+    op.replaceAllUsesWith(bytes);
+    op.erase();
+    for (Operation *dead : {outer, inner, round.getOperation()})
+      if (dead->use_empty())
+        dead->erase();
   }
 }

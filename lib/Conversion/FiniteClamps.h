@@ -1,6 +1,6 @@
 //===- FiniteClamps.h - clamps of values that cannot be NaN -----*- C++ -*-===//
 //
-// Part of resq-optimize-glue (OptimizeGlue.cpp).
+// Part of resq-optimize-glue (OptimizeGlue.cpp): the clamps of the glue.
 //
 //===----------------------------------------------------------------------===//
 #ifndef RESQ_CONVERSION_FINITECLAMPS_H
@@ -23,6 +23,12 @@ namespace resq {
 /// a clamp whose bound lies beyond its operand's (ReLU's min with the
 /// largest float) is removed. Every result stays the same, bit for bit.
 void relaxFiniteClamps(mlir::Operation *root);
+
+/// On AVX-512, the requantization of such values to int8 (roundeven,
+/// clamps to 127 and -128 marked nnan by relaxFiniteClamps, fptosi) on
+/// vectors of 16k lanes becomes the clamp to 127, resq.round_to_int per 16
+/// lanes and a saturating truncation: three instructions instead of five.
+void roundToInt8(mlir::Operation *root);
 
 } // namespace resq
 

@@ -2076,7 +2076,8 @@ struct LowerStreamPass
   }
 };
 
-/// resq.dot_bytes -> vpdpbusd, resq.dot_words -> vpdpwssd.
+/// resq.dot_bytes -> vpdpbusd, resq.dot_words -> vpdpwssd,
+/// resq.round_to_int -> vcvtps2dq {rn-sae}.
 struct LowerIntrinsicsPass
     : public resq::impl::ResQLowerIntrinsicsBase<LowerIntrinsicsPass> {
   template <typename DotOp>
@@ -2096,6 +2097,22 @@ struct LowerIntrinsicsPass
   void runOnOperation() override {
     lower<DotBytesOp>("llvm.x86.avx512.vpdpbusd.512");
     lower<DotWordsOp>("llvm.x86.avx512.vpdpwssd.512");
+    SmallVector<RoundToIntOp> rounds;
+    getOperation().walk([&](RoundToIntOp op) { rounds.push_back(op); });
+    for (RoundToIntOp op : rounds) {
+      ImplicitLocOpBuilder b(op.getLoc(), op);
+      // All 16 lanes (mask -1), to nearest even with exceptions
+      // suppressed (8: _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC).
+      Value zeros = arith::ConstantOp::create(
+          b, DenseElementsAttr::get(op.getType(), b.getI32IntegerAttr(0)));
+      auto call = LLVM::CallIntrinsicOp::create(
+          b, op.getType(), b.getStringAttr("llvm.x86.avx512.mask.cvtps2dq.512"),
+          ValueRange{op.getX(), zeros,
+                     arith::ConstantIntOp::create(b, -1, 16),
+                     arith::ConstantIntOp::create(b, 8, 32)});
+      op.replaceAllUsesWith(call.getResult(0));
+      op.erase();
+    }
   }
 };
 

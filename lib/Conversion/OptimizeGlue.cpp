@@ -14,6 +14,8 @@
 #include "resq/Conversion/Passes.h"
 #include "resq/Support/PadBorder.h"
 
+#include "ResQ/IR/ResQ.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -345,6 +347,8 @@ struct OptimizeGluePass
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
     resq::relaxFiniteClamps(getOperation());
+    if (resq::cpuHasFeature(targetCpu, "avx512f"))
+      resq::roundToInt8(getOperation());
   }
 
   /// Upstream's elementwise fusion takes a producer of one value per

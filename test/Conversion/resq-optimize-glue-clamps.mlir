@@ -1,4 +1,6 @@
 // RUN: resq-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(resq-optimize-glue{target-cpu=skylake}))" | FileCheck %s
+// RUN: resq-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(resq-optimize-glue{target-cpu=sapphirerapids}))" | FileCheck %s --check-prefix=AVX512
+// RUN: resq-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(resq-optimize-glue{target-cpu=sapphirerapids}),resq-lower-intrinsics)" | FileCheck %s --check-prefix=INTRINSIC
 
 // A requantization: an int32 accumulator dequantized by finite per-channel
 // constants is finite, so never NaN. ReLU's clamp to the largest float
@@ -14,6 +16,25 @@
 // CHECK-NEXT: arith.minimumf %{{.*}} fastmath<nnan,nsz>
 // CHECK-NEXT: arith.maximumf %{{.*}} fastmath<nnan,nsz>
 // CHECK-NEXT: arith.fptosi
+// CHECK-NOT: resq.round_to_int
+// With AVX-512 the rounding, clamps and conversion to int8 become the
+// clamp to 127, one rounding conversion to int32 (any value below -128
+// gives -128 either way) and a saturating truncation.
+// AVX512-LABEL: func.func @requantize
+// AVX512: %[[A:.*]] = arith.addf
+// AVX512-NEXT: %[[C:.*]] = arith.minimumf %[[A]], %{{.*}} fastmath<nnan,nsz> : vector<1x1x1x16xf32>
+// AVX512-NEXT: %[[F:.*]] = vector.shape_cast %[[C]] : vector<1x1x1x16xf32> to vector<16xf32>
+// AVX512-NEXT: %[[I:.*]] = resq.round_to_int %[[F]] : vector<16xf32> -> vector<16xi32>
+// AVX512: %[[LO:.*]] = arith.maxsi %[[I]]
+// AVX512: %[[HI:.*]] = arith.minsi %[[LO]]
+// AVX512-NEXT: %[[B:.*]] = arith.trunci %[[HI]] : vector<16xi32> to vector<16xi8>
+// AVX512-NEXT: vector.shape_cast %[[B]] : vector<16xi8> to vector<1x1x1x16xi8>
+// AVX512-NOT: math.roundeven
+// AVX512-NOT: arith.fptosi
+// AVX512: return
+// INTRINSIC-LABEL: func.func @requantize
+// INTRINSIC: llvm.call_intrinsic "llvm.x86.avx512.mask.cvtps2dq.512"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (vector<16xf32>, vector<16xi32>, i16, i32) -> vector<16xi32>
+// INTRINSIC-NOT: resq.round_to_int
 #map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 #channel = affine_map<(d0, d1, d2, d3) -> (d3)>
 func.func @requantize(%acc: tensor<1x2x2x16xi32>) -> tensor<1x2x2x16xi8> {
@@ -97,4 +118,34 @@ func.func @unknown_values(%x: tensor<1x2x2x16xf32>, %acc: tensor<1x2x2x16xi32>, 
     linalg.yield %q : i8
   } -> tensor<1x2x2x16xi8>
   return %r, %s : tensor<1x2x2x16xi8>, tensor<1x2x2x16xi8>
+}
+
+// -----
+
+// 32 channels: one rounding conversion per 16 lanes.
+// AVX512-LABEL: func.func @two_vectors
+// AVX512: vector.extract_strided_slice %{{.*}} {offsets = [0], sizes = [16], strides = [1]}
+// AVX512-NEXT: resq.round_to_int
+// AVX512: vector.extract_strided_slice %{{.*}} {offsets = [16], sizes = [16], strides = [1]}
+// AVX512-NEXT: resq.round_to_int
+// AVX512-NOT: resq.round_to_int
+// AVX512: arith.trunci %{{.*}} : vector<32xi32> to vector<32xi8>
+#map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#channel = affine_map<(d0, d1, d2, d3) -> (d3)>
+func.func @two_vectors(%acc: tensor<1x2x2x32xi32>) -> tensor<1x2x2x32xi8> {
+  %scale = arith.constant dense<0.25> : tensor<32xf32>
+  %lo = arith.constant -128.0 : f32
+  %hi = arith.constant 127.0 : f32
+  %e = tensor.empty() : tensor<1x2x2x32xi8>
+  %r = linalg.generic {indexing_maps = [#map, #channel, #map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%acc, %scale : tensor<1x2x2x32xi32>, tensor<32xf32>) outs(%e : tensor<1x2x2x32xi8>) {
+  ^bb0(%a: i32, %s: f32, %o: i8):
+    %f = arith.sitofp %a : i32 to f32
+    %m = arith.mulf %f, %s : f32
+    %n = math.roundeven %m : f32
+    %c0 = arith.minimumf %n, %hi : f32
+    %c1 = arith.maximumf %c0, %lo : f32
+    %q = arith.fptosi %c1 : f32 to i8
+    linalg.yield %q : i8
+  } -> tensor<1x2x2x32xi8>
+  return %r : tensor<1x2x2x32xi8>
 }

@@ -14,6 +14,9 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
+#include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -145,6 +148,61 @@ TEST(Session, StatelessTwoInputsTwoResults) {
   EXPECT_EQ(stream.size(), 0u);
   EXPECT_EQ(errorText(session->step(stream, {b, a}, {sum, diff})), "");
   EXPECT_EQ(diff[0], 9);
+}
+
+/// A requantization as the glue between layers does it: int32 to float,
+/// times per-channel scales, plus an offset, cast to int8 (rounding half
+/// to even, clamped to [-128, 127]).
+constexpr const char *kRequantize = R"mlir(
+func.func @main(%a: tensor<1x2x16x32xi32>) -> tensor<1x2x16x32xi8> {
+  %f = tosa.cast %a : (tensor<1x2x16x32xi32>) -> tensor<1x2x16x32xf32>
+  %s = "tosa.const"() <{values = dense<[[[[0.5, 1.0, 0.25, 2.0e-3, 1.0e4, -1.0e4, 3.0e-9, -0.5, 0.5, 1.5, 0.125, 7.0e-6, 1.0e-2, -1.0, 65536.0, -2.5e-7, 0.5, 1.0, 0.25, 2.0e-3, 1.0e4, -1.0e4, 3.0e-9, -0.5, 0.5, 1.5, 0.125, 7.0e-6, 1.0e-2, -1.0, 65536.0, -2.5e-7]]]]> : tensor<1x1x1x32xf32>}> : () -> tensor<1x1x1x32xf32>
+  %sh = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %m = tosa.mul %f, %s, %sh : (tensor<1x2x16x32xf32>, tensor<1x1x1x32xf32>, tensor<1xi8>) -> tensor<1x2x16x32xf32>
+  %c = "tosa.const"() <{values = dense<-3.0> : tensor<1x1x1x1xf32>}> : () -> tensor<1x1x1x1xf32>
+  %y = tosa.add %m, %c : (tensor<1x2x16x32xf32>, tensor<1x1x1x1xf32>) -> tensor<1x2x16x32xf32>
+  %q = tosa.cast %y : (tensor<1x2x16x32xf32>) -> tensor<1x2x16x32xi8>
+  return %q : tensor<1x2x16x32xi8>
+}
+)mlir";
+
+TEST(Session, RequantizationRoundsHalfToEvenAndSaturates) {
+  constexpr int kChannels = 32, kCount = 2 * 16 * kChannels;
+  const float scales[16] = {0.5f,    1.0f,    0.25f,  2.0e-3f, 1.0e4f, -1.0e4f,
+                            3.0e-9f, -0.5f,   0.5f,   1.5f,    0.125f, 7.0e-6f,
+                            1.0e-2f, -1.0f,   65536.0f, -2.5e-7f};
+  // Ties (odd values times 0.5, 1.5 and 0.125), values just beyond the
+  // clamps, and the whole int32 range (far beyond it once scaled).
+  std::mt19937 rng(7);
+  std::vector<int32_t> input(kCount);
+  for (int i = 0; i < kCount; ++i) {
+    switch (i % 4) {
+    case 0: input[i] = std::uniform_int_distribution<int32_t>(-600, 600)(rng) | 1; break;
+    case 1: input[i] = std::uniform_int_distribution<int32_t>(INT32_MIN, INT32_MAX)(rng); break;
+    case 2: input[i] = (i % 8 == 2) ? INT32_MIN : INT32_MAX; break;
+    default: input[i] = std::uniform_int_distribution<int32_t>(-300, 300)(rng); break;
+    }
+  }
+  std::vector<int8_t> expected(kCount);
+  for (int i = 0; i < kCount; ++i) {
+    float y = float(input[i]) * scales[i % 16] + -3.0f;
+    float r = std::nearbyint(y); // Half to even in the default mode.
+    expected[i] = int8_t(std::clamp(r, -128.0f, 127.0f));
+  }
+  // The AVX-512 rounding conversion (native, where the CPU has it) and
+  // the portable one.
+  for (const char *cpu : {"native", "x86-64"}) {
+    SessionOptions options;
+    options.targetCpu = cpu;
+    auto session = compile(kRequantize, options);
+    ASSERT_TRUE(session) << cpu;
+    std::vector<int8_t> output(kCount);
+    ASSERT_EQ(errorText(session->step({input.data()}, {output.data()})), "");
+    for (int i = 0; i < kCount; ++i)
+      ASSERT_EQ(int(output[i]), int(expected[i]))
+          << cpu << ": element " << i << ", input " << input[i] << " x "
+          << scales[i % 16];
+  }
 }
 
 TEST(Session, WrongNumberOfBuffers) {

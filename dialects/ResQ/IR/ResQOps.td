@@ -242,4 +242,29 @@ def ResQ_DotWordsOp : ResQ_Op<"dot_words", [Pure,
   }];
 }
 
+def ResQ_RoundToIntOp : ResQ_Op<"round_to_int", [Pure]> {
+  let summary = "16 f32 lanes rounded half to even into int32 (AVX-512)";
+  let description = [{
+    For each of the 16 lanes: the integer nearest to `x[i]`, ties to even,
+    as int32, whatever the CPU's rounding mode; outside the range of int32
+    (and for NaN) the result is INT32_MIN. The semantics of `vcvtps2dq`
+    with embedded rounding `{rn-sae}` on a 512-bit register, one
+    instruction where `math.roundeven` and `arith.fptosi` take two.
+    `resq-optimize-glue` emits it in the requantization to int8 on CPUs
+    with AVX-512; `--resq-lower-intrinsics` turns it into
+    `llvm.x86.avx512.mask.cvtps2dq.512`.
+
+    Example:
+
+    ```mlir
+    %i = resq.round_to_int %x : vector<16xf32> -> vector<16xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[16], [F32]>:$x);
+  let results = (outs VectorOfLengthAndType<[16], [I32]>:$result);
+  let assemblyFormat = [{
+    $x attr-dict `:` type($x) `->` type($result)
+  }];
+}
+
 #endif // RESQ_OPS_TD

@@ -52,12 +52,16 @@ def ResQLowerIntrinsics : Pass<"resq-lower-intrinsics", "::mlir::ModuleOp"> {
   let summary = "Turn ResQ kernel building blocks into LLVM intrinsics";
   let description = [{
     Rewrites `resq.dot_bytes` into `llvm.call_intrinsic
-    "llvm.x86.avx512.vpdpbusd.512"` and `resq.dot_words` into
-    `llvm.call_intrinsic "llvm.x86.avx512.vpdpwssd.512"`. Runs after bufferization and buffer
+    "llvm.x86.avx512.vpdpbusd.512"`, `resq.dot_words` into
+    `llvm.call_intrinsic "llvm.x86.avx512.vpdpwssd.512"` and
+    `resq.round_to_int` into `llvm.call_intrinsic
+    "llvm.x86.avx512.mask.cvtps2dq.512"` (all lanes, rounding to nearest
+    even with exceptions suppressed). Runs after bufferization and buffer
     deallocation, which reject ops with unknown memory effects such as raw
     intrinsic calls.
   }];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
@@ -135,6 +139,14 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
       instead of a compare and blends for NaN and -0. A clamp to a
       constant beyond its operand's bound (ReLU's min with the largest
       float) is removed. Same results, bit for bit.
+    - then, on a `target-cpu` with AVX-512, the requantization's rounding,
+      clamp to [-128, 127] and conversion to int8 of such values
+      (`math.roundeven`, `minimumf` 127, `maximumf` -128, `fptosi`: on x86
+      vrndscaleps, vminps, vmaxps, vcvttps2dq, vpmovdb) on vectors of a
+      multiple of 16 lanes becomes `minimumf` 127, `resq.round_to_int`
+      per 16 lanes and a saturating truncation (vminps, vcvtps2dq
+      {rn-sae}, vpmovsdb): below -128 either way gives -128, and rounding
+      commutes with the clamp at 127. Same results, bit for bit.
   }];
   let options = [
     Option<"targetCpu", "target-cpu", "std::string", "\"x86-64\"",
@@ -148,7 +160,8 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
-                           "::mlir::vector::VectorDialect"];
+                           "::mlir::vector::VectorDialect",
+                           "::resq::ResQDialect"];
 }
 
 def ResQOuterParallelLoops

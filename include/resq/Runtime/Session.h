@@ -183,8 +183,8 @@ struct SessionOptions {
   /// Threads sharing the rows of every kernel and loop nest (OpenMP, from
   /// libomp). 1: sequential code that needs no OpenMP runtime.
   unsigned threads = 1;
-  /// LLVM optimization level (0-3). Results do not depend on it (no fast-
-  /// math anywhere). 2, as resq-compile's objects: O3 ran selfie's steps
+  /// LLVM optimization level (0-3). Results do not depend on it (fast-
+  /// math flags only where proven not to change a result). 2, as resq-compile's objects: O3 ran selfie's steps
   /// 20-40% slower and pose's no faster (docs/Rationale.md).
   unsigned optLevel = 2;
 };

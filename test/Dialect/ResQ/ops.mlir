@@ -88,3 +88,10 @@ func.func @dot_bytes(%acc: vector<16xi32>, %a: vector<64xi8>, %b: vector<64xi8>)
   %0 = resq.dot_bytes %acc, %a, %b : vector<64xi8> -> vector<16xi32>
   return %0 : vector<16xi32>
 }
+
+// CHECK-LABEL: func.func @round_to_int
+func.func @round_to_int(%x: vector<16xf32>) -> vector<16xi32> {
+  // CHECK: resq.round_to_int %{{.*}} : vector<16xf32> -> vector<16xi32>
+  %0 = resq.round_to_int %x : vector<16xf32> -> vector<16xi32>
+  return %0 : vector<16xi32>
+}
