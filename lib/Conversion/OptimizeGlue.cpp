@@ -613,9 +613,15 @@ struct OptimizeGluePass
     Value padValue = pad.getConstantPaddingValue();
     RankedTensorType type = pad.getResultType();
     auto sourceType = cast<RankedTensorType>(pad.getSource().getType());
-    ArrayRef<int64_t> low = pad.getStaticLow();
+    // Constant low padding, as attributes or as constant operands (the
+    // float convolutions' pads have the latter).
+    std::optional<SmallVector<int64_t>> constantLow =
+        getConstantIntValues(pad.getMixedLowPad());
+    if (!constantLow)
+      return;
+    ArrayRef<int64_t> low = *constantLow;
     if (!padValue || pad.getNofold() || !type.hasStaticShape() ||
-        !sourceType.hasStaticShape() || ShapedType::isDynamicShape(low) ||
+        !sourceType.hasStaticShape() ||
         !pad.getSource().hasOneUse())
       return;
     // The padding value is needed where the producer runs: a constant is

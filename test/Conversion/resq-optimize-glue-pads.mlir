@@ -93,3 +93,32 @@ func.func @pad_shared(%x: tensor<1x4x4x8xi32>) -> (tensor<1x6x6x8xf32>, tensor<1
   } : tensor<1x4x4x8xf32> to tensor<1x6x6x8xf32>
   return %p, %g : tensor<1x6x6x8xf32>, tensor<1x4x4x8xf32>
 }
+
+// -----
+
+// The same with the padding as constant operands (as the float
+// convolutions' pads have it): the generic writes the interior in place.
+// CHECK-LABEL: func.func @pad_constant_operands
+// CHECK: %[[INTERIOR:.*]] = tensor.extract_slice %{{.*}}[0, 1, 1, 0] [1, 4, 4, 8] [1, 1, 1, 1]
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[INTERIOR]])
+// CHECK-NOT: tensor.pad
+// CHECK: return
+#map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#channel = affine_map<(d0, d1, d2, d3) -> (d3)>
+func.func @pad_constant_operands(%x: tensor<1x4x4x8xi32>, %s: tensor<8xf32>) -> tensor<1x6x6x8xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %e = tensor.empty() : tensor<1x4x4x8xf32>
+  %g = linalg.generic {indexing_maps = [#map, #channel, #map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x, %s : tensor<1x4x4x8xi32>, tensor<8xf32>) outs(%e : tensor<1x4x4x8xf32>) {
+  ^bb0(%in: i32, %k: f32, %out: f32):
+    %f = arith.sitofp %in : i32 to f32
+    %m = arith.mulf %f, %k : f32
+    linalg.yield %m : f32
+  } -> tensor<1x4x4x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %p = tensor.pad %g low[%c0, %c1, %c1, %c0] high[%c0, %c1, %c1, %c0] {
+  ^bb0(%a: index, %b: index, %c: index, %d: index):
+    tensor.yield %zero : f32
+  } : tensor<1x4x4x8xf32> to tensor<1x6x6x8xf32>
+  return %p : tensor<1x6x6x8xf32>
+}

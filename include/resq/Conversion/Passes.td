@@ -95,7 +95,8 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
       kernel; other values must be computed before it), and the kernel
       writes the generic's result instead of A, which is never stored.
       Same operations per element, same results.
-    - a constant `tensor.pad` of an elementwise generic's result (or of a
+    - a constant `tensor.pad` (padding sizes constant, as attributes or
+      as constant operands) of an elementwise generic's result (or of a
       stateless layer's output as its kernel writes it, see above), which
       bufferization made a buffer filled whole and a copy into its
       interior, becomes the padded tensor with only its border filled,
