@@ -252,7 +252,7 @@ void resq::roundToInt8(Operation *root) {
     auto resultType = dyn_cast<VectorType>(op.getType());
     if (!type || type.isScalable() || !type.getElementType().isF32() ||
         !resultType.getElementType().isInteger(8) ||
-        type.getNumElements() % 16 != 0)
+        type.getNumElements() % 8 != 0)
       continue;
     // maximumf(minimumf(roundeven(x), 127), -128), or the clamps the
     // other way round, both free to assume no NaN.
@@ -287,19 +287,37 @@ void resq::roundToInt8(Operation *root) {
                      ? clamped
                      : vector::ShapeCastOp::create(b, loc, flatType, clamped)
                            .getResult();
+    // 16 lanes per conversion; 8 (pose's 8-channel layers) in the lower
+    // half of one, the upper half unused.
+    auto roundLanes = [&](Value lanes) -> Value {
+      int64_t width = cast<VectorType>(lanes.getType()).getNumElements();
+      if (width == 16)
+        return RoundToIntOp::create(b, loc, laneType, lanes);
+      Value wide = vector::InsertStridedSliceOp::create(
+          b, loc, lanes,
+          arith::ConstantOp::create(
+              b, loc,
+              DenseElementsAttr::get(VectorType::get({16}, b.getF32Type()),
+                                     b.getF32FloatAttr(0))),
+          ArrayRef<int64_t>{0}, ArrayRef<int64_t>{1});
+      return vector::ExtractStridedSliceOp::create(
+          b, loc, RoundToIntOp::create(b, loc, laneType, wide),
+          ArrayRef<int64_t>{0}, ArrayRef<int64_t>{width}, ArrayRef<int64_t>{1});
+    };
     Value ints;
-    if (n == 16) {
-      ints = RoundToIntOp::create(b, loc, laneType, flat);
+    if (n <= 16) {
+      ints = roundLanes(flat);
     } else {
       ints = arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(intType, b.getI32IntegerAttr(0)));
       for (int64_t k = 0; k < n; k += 16) {
+        int64_t width = std::min<int64_t>(16, n - k);
         Value lanes = vector::ExtractStridedSliceOp::create(
-            b, loc, flat, ArrayRef<int64_t>{k}, ArrayRef<int64_t>{16},
+            b, loc, flat, ArrayRef<int64_t>{k}, ArrayRef<int64_t>{width},
             ArrayRef<int64_t>{1});
         ints = vector::InsertStridedSliceOp::create(
-            b, loc, RoundToIntOp::create(b, loc, laneType, lanes), ints,
-            ArrayRef<int64_t>{k}, ArrayRef<int64_t>{1});
+            b, loc, roundLanes(lanes), ints, ArrayRef<int64_t>{k},
+            ArrayRef<int64_t>{1});
       }
     }
     auto splat = [&](int32_t value) -> Value {

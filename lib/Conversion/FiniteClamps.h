@@ -26,8 +26,9 @@ void relaxFiniteClamps(mlir::Operation *root);
 
 /// On AVX-512, the requantization of such values to int8 (roundeven,
 /// clamps to 127 and -128 marked nnan by relaxFiniteClamps, fptosi) on
-/// vectors of 16k lanes becomes the clamp to 127, resq.round_to_int per 16
-/// lanes and a saturating truncation: three instructions instead of five.
+/// vectors of 8k lanes becomes the clamp to 127, resq.round_to_int per 16
+/// lanes (8 in the lower half of one) and a saturating truncation: three
+/// instructions instead of five.
 void roundToInt8(mlir::Operation *root);
 
 } // namespace resq

@@ -149,3 +149,32 @@ func.func @two_vectors(%acc: tensor<1x2x2x32xi32>) -> tensor<1x2x2x32xi8> {
   } -> tensor<1x2x2x32xi8>
   return %r : tensor<1x2x2x32xi8>
 }
+
+// -----
+
+// 8 channels: the lower half of one conversion of 16 lanes.
+// AVX512-LABEL: func.func @eight_lanes
+// AVX512: %[[F:.*]] = vector.shape_cast %{{.*}} : vector<1x1x1x8xf32> to vector<8xf32>
+// AVX512: %[[WIDE:.*]] = vector.insert_strided_slice %[[F]], %{{.*}} {offsets = [0], strides = [1]} : vector<8xf32> into vector<16xf32>
+// AVX512-NEXT: %[[I:.*]] = resq.round_to_int %[[WIDE]] : vector<16xf32> -> vector<16xi32>
+// AVX512-NEXT: vector.extract_strided_slice %[[I]] {offsets = [0], sizes = [8], strides = [1]} : vector<16xi32> to vector<8xi32>
+// AVX512: arith.trunci %{{.*}} : vector<8xi32> to vector<8xi8>
+#map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#channel = affine_map<(d0, d1, d2, d3) -> (d3)>
+func.func @eight_lanes(%acc: tensor<1x2x2x8xi32>) -> tensor<1x2x2x8xi8> {
+  %scale = arith.constant dense<0.25> : tensor<8xf32>
+  %lo = arith.constant -128.0 : f32
+  %hi = arith.constant 127.0 : f32
+  %e = tensor.empty() : tensor<1x2x2x8xi8>
+  %r = linalg.generic {indexing_maps = [#map, #channel, #map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%acc, %scale : tensor<1x2x2x8xi32>, tensor<8xf32>) outs(%e : tensor<1x2x2x8xi8>) {
+  ^bb0(%a: i32, %s: f32, %o: i8):
+    %f = arith.sitofp %a : i32 to f32
+    %m = arith.mulf %f, %s : f32
+    %n = math.roundeven %m : f32
+    %c0 = arith.minimumf %n, %hi : f32
+    %c1 = arith.maximumf %c0, %lo : f32
+    %q = arith.fptosi %c1 : f32 to i8
+    linalg.yield %q : i8
+  } -> tensor<1x2x2x8xi8>
+  return %r : tensor<1x2x2x8xi8>
+}

@@ -154,20 +154,21 @@ TEST(Session, StatelessTwoInputsTwoResults) {
 /// times per-channel scales, plus an offset, cast to int8 (rounding half
 /// to even, clamped to [-128, 127]).
 constexpr const char *kRequantize = R"mlir(
-func.func @main(%a: tensor<1x2x16x32xi32>) -> tensor<1x2x16x32xi8> {
-  %f = tosa.cast %a : (tensor<1x2x16x32xi32>) -> tensor<1x2x16x32xf32>
-  %s = "tosa.const"() <{values = dense<[[[[0.5, 1.0, 0.25, 2.0e-3, 1.0e4, -1.0e4, 3.0e-9, -0.5, 0.5, 1.5, 0.125, 7.0e-6, 1.0e-2, -1.0, 65536.0, -2.5e-7, 0.5, 1.0, 0.25, 2.0e-3, 1.0e4, -1.0e4, 3.0e-9, -0.5, 0.5, 1.5, 0.125, 7.0e-6, 1.0e-2, -1.0, 65536.0, -2.5e-7]]]]> : tensor<1x1x1x32xf32>}> : () -> tensor<1x1x1x32xf32>
+func.func @main(%a: tensor<1x2x16x40xi32>) -> tensor<1x2x16x40xi8> {
+  %f = tosa.cast %a : (tensor<1x2x16x40xi32>) -> tensor<1x2x16x40xf32>
+  %s = "tosa.const"() <{values = dense<[[[[0.5, 1.0, 0.25, 2.0e-3, 1.0e4, -1.0e4, 3.0e-9, -0.5, 0.5, 1.5, 0.125, 7.0e-6, 1.0e-2, -1.0, 65536.0, -2.5e-7, 0.5, 1.0, 0.25, 2.0e-3, 1.0e4, -1.0e4, 3.0e-9, -0.5, 0.5, 1.5, 0.125, 7.0e-6, 1.0e-2, -1.0, 65536.0, -2.5e-7, 0.5, 1.0, 0.25, 2.0e-3, 1.0e4, -1.0e4, 3.0e-9, -0.5]]]]> : tensor<1x1x1x40xf32>}> : () -> tensor<1x1x1x40xf32>
   %sh = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
-  %m = tosa.mul %f, %s, %sh : (tensor<1x2x16x32xf32>, tensor<1x1x1x32xf32>, tensor<1xi8>) -> tensor<1x2x16x32xf32>
+  %m = tosa.mul %f, %s, %sh : (tensor<1x2x16x40xf32>, tensor<1x1x1x40xf32>, tensor<1xi8>) -> tensor<1x2x16x40xf32>
   %c = "tosa.const"() <{values = dense<-3.0> : tensor<1x1x1x1xf32>}> : () -> tensor<1x1x1x1xf32>
-  %y = tosa.add %m, %c : (tensor<1x2x16x32xf32>, tensor<1x1x1x1xf32>) -> tensor<1x2x16x32xf32>
-  %q = tosa.cast %y : (tensor<1x2x16x32xf32>) -> tensor<1x2x16x32xi8>
-  return %q : tensor<1x2x16x32xi8>
+  %y = tosa.add %m, %c : (tensor<1x2x16x40xf32>, tensor<1x1x1x1xf32>) -> tensor<1x2x16x40xf32>
+  %q = tosa.cast %y : (tensor<1x2x16x40xf32>) -> tensor<1x2x16x40xi8>
+  return %q : tensor<1x2x16x40xi8>
 }
 )mlir";
 
 TEST(Session, RequantizationRoundsHalfToEvenAndSaturates) {
-  constexpr int kChannels = 32, kCount = 2 * 16 * kChannels;
+  // 40 channels: two vectors of 16 lanes and one of 8.
+  constexpr int kChannels = 40, kCount = 2 * 16 * kChannels;
   const float scales[16] = {0.5f,    1.0f,    0.25f,  2.0e-3f, 1.0e4f, -1.0e4f,
                             3.0e-9f, -0.5f,   0.5f,   1.5f,    0.125f, 7.0e-6f,
                             1.0e-2f, -1.0f,   65536.0f, -2.5e-7f};
@@ -185,7 +186,7 @@ TEST(Session, RequantizationRoundsHalfToEvenAndSaturates) {
   }
   std::vector<int8_t> expected(kCount);
   for (int i = 0; i < kCount; ++i) {
-    float y = float(input[i]) * scales[i % 16] + -3.0f;
+    float y = float(input[i]) * scales[i % kChannels % 16] + -3.0f;
     float r = std::nearbyint(y); // Half to even in the default mode.
     expected[i] = int8_t(std::clamp(r, -128.0f, 127.0f));
   }
@@ -201,7 +202,7 @@ TEST(Session, RequantizationRoundsHalfToEvenAndSaturates) {
     for (int i = 0; i < kCount; ++i)
       ASSERT_EQ(int(output[i]), int(expected[i]))
           << cpu << ": element " << i << ", input " << input[i] << " x "
-          << scales[i % 16];
+          << scales[i % kChannels % 16];
   }
 }
 

@@ -144,8 +144,9 @@ def ResQOptimizeGlue : Pass<"resq-optimize-glue", "::mlir::func::FuncOp"> {
       clamp to [-128, 127] and conversion to int8 of such values
       (`math.roundeven`, `minimumf` 127, `maximumf` -128, `fptosi`: on x86
       vrndscaleps, vminps, vmaxps, vcvttps2dq, vpmovdb) on vectors of a
-      multiple of 16 lanes becomes `minimumf` 127, `resq.round_to_int`
-      per 16 lanes and a saturating truncation (vminps, vcvtps2dq
+      multiple of 8 lanes becomes `minimumf` 127, `resq.round_to_int`
+      per 16 lanes (8 in the lower half of one) and a saturating
+      truncation (vminps, vcvtps2dq
       {rn-sae}, vpmovsdb): below -128 either way gives -128, and rounding
       commutes with the clamp at 127. Same results, bit for bit.
   }];
