@@ -413,14 +413,15 @@ private:
   /// several pixels and output blocks per pass over the input channels.
   bool isPointwise() const;
   void emitPointwiseRow(bool keyframe, Value n, Value oy);
-  /// A keyframe of a VNNI convolution with one output channel (pose's
-  /// segmentation head), stride and dilation 1 along the row, X read
-  /// directly: the 16 lanes of a dot product are kLanes / q pixels x q
-  /// quads of input channels (16 output-channel lanes would leave 15
-  /// empty). See emitPixelLaneRow.
+  /// A VNNI convolution with one output channel (pose's segmentation
+  /// head), stride and dilation 1 along the row, whose keyframe reads X
+  /// directly and whose Q holds exactly its channels: the 16 lanes of a
+  /// dot product are kLanes / q pixels x q quads of input channels (16
+  /// output-channel lanes would leave 15 empty). See emitPixelLaneRow.
   bool isPixelLane() const;
-  void emitPixelLaneRow(Value n, Value oy);
-  void emitPixelLaneChunk(Value n, Value oy, Value ox0, int64_t groups);
+  void emitPixelLaneRow(bool keyframe, Value n, Value oy);
+  void emitPixelLaneChunk(bool keyframe, Value n, Value oy, Value ox0,
+                          int64_t groups);
   void emitPointwiseChunk(bool keyframe, Value n, Value oy, Value ox0,
                           int64_t pixels);
   Value emitDepthwiseTaps(bool keyframe, Value n, Value oy, Value ox,
@@ -481,9 +482,11 @@ private:
 
   Value weights, weightSums, bias, channelOf;
   // isPixelLane: per tap, its quads of weights repeated over the 16 lanes,
-  // and what comes off a pixel whose window is inside less the bias.
+  // and what comes off a pixel whose window is inside: on a keyframe the
+  // weight sums x (128 + zero point) less the bias, on a residual frame
+  // the weight sums x 128.
   Value pixelLaneWeights;
-  int32_t pixelLaneOffset = 0;
+  int32_t pixelLaneKeyframeOffset = 0, pixelLaneResidualOffset = 0;
   int64_t weightBatchStride = 0;       // packed weights per matmul batch
   int64_t weightSumBatchStride = 0;
 };
@@ -646,20 +649,23 @@ LogicalResult LayerLowering::packConstants() {
   if (isPixelLane()) {
     int64_t q = g.ic / 4;
     SmallVector<int8_t> repeated(taps * 64);
-    int64_t offset = 0;
+    int64_t sum = 0;
     for (int64_t t = 0; t < taps; ++t) {
       for (int64_t lane = 0; lane < kLanes; ++lane)
         for (int64_t j = 0; j < 4; ++j)
           repeated[(t * kLanes + lane) * 4 + j] =
               weightAt(0, 0, t, (lane % q) * 4 + j);
-      offset += int64_t(sums[t * kLanes]) * (128 + inputZp);
+      sum += sums[t * kLanes];
     }
     pixelLaneWeights = global("pixel_lane_weights",
                               DenseElementsAttr::get(
                                   RankedTensorType::get({taps * 64}, i8),
                                   ArrayRef<int8_t>(repeated)));
     // Modulo 2^32, as the kernels' sums.
-    pixelLaneOffset = int32_t(uint32_t(uint64_t(offset)));
+    auto wrap = [](int64_t v) { return int32_t(uint32_t(uint64_t(v))); };
+    pixelLaneKeyframeOffset =
+        wrap(sum * (128 + inputZp) - int64_t(biasValues[0]));
+    pixelLaneResidualOffset = wrap(sum * 128);
   }
   return success();
 }
@@ -1617,19 +1623,19 @@ void LayerLowering::emitPointwiseRow(bool keyframe, Value n, Value oy) {
 bool LayerLowering::isPixelLane() const {
   return keyframeReadsInput() && g.kind == LinearGeometry::Kind::Conv &&
          g.oc == 1 && g.strideX == 1 && g.dilationX == 1 &&
-         kLanes % (g.ic / 4) == 0;
+         st.channels == g.ic && kLanes % (g.ic / 4) == 0;
 }
 
 /// The row's pixels whose windows lie inside the input go in chunks of
 /// groups of kLanes / q consecutive pixels (q quads of input channels per
 /// pixel), one accumulator per group; the others, and every pixel of a row
 /// whose windows leave the input, take the per-pixel path.
-void LayerLowering::emitPixelLaneRow(Value n, Value oy) {
+void LayerLowering::emitPixelLaneRow(bool keyframe, Value n, Value oy) {
   constexpr int64_t kGroups = 8; // Independent accumulators per chunk.
   int64_t perGroup = kLanes / (g.ic / 4);
   auto pixels = [&](int64_t from, int64_t to) {
     e.loop(from, to,
-           [&](Value ox) { emitOutputPixel(/*keyframe=*/true, n, oy, ox); });
+           [&](Value ox) { emitOutputPixel(keyframe, n, oy, ox); });
   };
   int64_t span = (g.kw - 1) * g.dilationX;
   int64_t xLo = g.padLeft;
@@ -1645,11 +1651,12 @@ void LayerLowering::emitPixelLaneRow(Value n, Value oy) {
         if (chunks)
           e.loop(0, chunks, [&](Value k) {
             emitPixelLaneChunk(
-                n, oy, e.add(e.idx(xLo), e.mul(k, e.idx(kGroups * perGroup))),
+                keyframe, n, oy,
+                e.add(e.idx(xLo), e.mul(k, e.idx(kGroups * perGroup))),
                 kGroups);
           });
         if (rest)
-          emitPixelLaneChunk(n, oy,
+          emitPixelLaneChunk(keyframe, n, oy,
                              e.idx(xLo + chunks * kGroups * perGroup), rest);
         pixels(xLo + groups * perGroup, g.ow);
       },
@@ -1657,13 +1664,15 @@ void LayerLowering::emitPixelLaneRow(Value n, Value oy) {
 }
 
 /// `groups` x kLanes / q pixels from (oy, ox0) on. For each tap, a group's
-/// 64 bytes of X (its pixels' channels, contiguous) with the sign bits
-/// flipped go into one vpdpbusd against the tap's weights repeated per
-/// pixel: lane p * q + c sums quad c of pixel p. The q lanes of a pixel are
-/// then added up, the weight sums x (128 + zero point) of all taps come
-/// off and the bias goes on: the same integer sum as the per-pixel path.
-void LayerLowering::emitPixelLaneChunk(Value n, Value oy, Value ox0,
-                                       int64_t groups) {
+/// 64 bytes of codes (its pixels' channels, contiguous: X with the sign
+/// bits flipped on a keyframe, Q as stored on a residual frame) go into one
+/// vpdpbusd against the tap's weights repeated per pixel: lane p * q + c
+/// sums quad c of pixel p. The q lanes of a pixel are then added up and
+/// what the +128 (and a keyframe's zero point) added comes off; a keyframe
+/// adds the bias, a residual frame adds step x the sum to A: the same
+/// integers as the per-pixel path.
+void LayerLowering::emitPixelLaneChunk(bool keyframe, Value n, Value oy,
+                                       Value ox0, int64_t groups) {
   int64_t q = g.ic / 4, perGroup = kLanes / q;
   auto v64 = VectorType::get({64}, b.getI8Type());
   auto v16i32 = VectorType::get({kLanes}, b.getI32Type());
@@ -1682,14 +1691,16 @@ void LayerLowering::emitPixelLaneChunk(Value n, Value oy, Value ox0,
           for (int64_t k = 0; k < groups; ++k) {
             Value ix = e.add(x0, e.idx(k * perGroup + kx));
             Value at = e.mul(e.add(rowStart, ix), e.idx(g.ic));
-            Value bytes =
-                vector::LoadOp::create(b, v64, keyframeCodes, ValueRange{at});
-            Value flipped = arith::XOrIOp::create(
-                b, vector::BitCastOp::create(b, v16i32, bytes),
-                e.splatI32(int32_t(0x80808080u)));
-            acc[k] = DotBytesOp::create(
-                b, v16i32, acc[k],
-                vector::BitCastOp::create(b, v64, flipped), w);
+            Value codes = vector::LoadOp::create(
+                b, v64, keyframe ? keyframeCodes : codesBuffer,
+                ValueRange{at});
+            if (keyframe)
+              codes = vector::BitCastOp::create(
+                  b, v64,
+                  arith::XOrIOp::create(
+                      b, vector::BitCastOp::create(b, v16i32, codes),
+                      e.splatI32(int32_t(0x80808080u))));
+            acc[k] = DotBytesOp::create(b, v16i32, acc[k], codes, w);
           }
         }
         return acc;
@@ -1697,10 +1708,8 @@ void LayerLowering::emitPixelLaneChunk(Value n, Value oy, Value ox0,
   // A view of A with a row's pixels (one channel each) contiguous.
   Value aRows = memref::CollapseShapeOp::create(
       b, aView, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
-  Value offset = e.splatI32(int64_t(pixelLaneOffset));
-  Value biasLanes = vector::LoadOp::create(b, v16i32, bias, ValueRange{e.idx(0)});
-  Value bias0 = vector::BroadcastOp::create(
-      b, v16i32, vector::ExtractOp::create(b, biasLanes, ArrayRef<int64_t>{0}));
+  Value offset = e.splatI32(keyframe ? pixelLaneKeyframeOffset
+                                     : pixelLaneResidualOffset);
   for (int64_t k = 0; k < groups; ++k) {
     Value sum = accs[k];
     // Lane p * q holds pixel p's sum after log2(q) rounds of adding the
@@ -1711,16 +1720,21 @@ void LayerLowering::emitPixelLaneChunk(Value n, Value oy, Value ox0,
         shifted[l] = (l + half) % kLanes;
       sum = e.add(sum, vector::ShuffleOp::create(b, sum, sum, shifted));
     }
-    sum = e.add(e.sub(sum, offset), bias0);
+    sum = e.sub(sum, offset);
     SmallVector<int64_t> firsts;
     for (int64_t p = 0; p < perGroup; ++p)
       firsts.push_back(p * q);
     Value values = perGroup == kLanes
                        ? sum
                        : vector::ShuffleOp::create(b, sum, sum, firsts).getResult();
-    vector::StoreOp::create(
-        b, values, aRows,
-        ValueRange{n, oy, e.add(ox0, e.idx(k * perGroup))});
+    SmallVector<Value> indices{n, oy, e.add(ox0, e.idx(k * perGroup))};
+    if (!keyframe) {
+      auto type = cast<VectorType>(values.getType());
+      Value old = vector::LoadOp::create(b, type, aRows, indices);
+      values = e.add(old, e.mul(values, e.splatI32(residual.getStep(),
+                                                   type.getNumElements())));
+    }
+    vector::StoreOp::create(b, values, aRows, indices);
   }
 }
 
@@ -1743,8 +1757,8 @@ void LayerLowering::emitLinear(bool keyframe) {
       auto dense = [&] {
         if (isPointwise())
           return emitPointwiseRow(keyframe, n, oy);
-        if (keyframe && isPixelLane())
-          return emitPixelLaneRow(n, oy);
+        if (isPixelLane())
+          return emitPixelLaneRow(keyframe, n, oy);
         if (isDepthwise())
           return emitDepthwiseRow(keyframe, n, oy);
         e.loop(0, g.ow,

@@ -90,7 +90,7 @@ def image_cases():
         ("transpose_conv2d 4x4 stride 2 out_pad -1 (crop)", "transpose_conv2d",
          shape, dict(out_channels=4, kernel=(4, 4), pad=(-1, -1, -1, -1),
                      stride=(2, 2))),
-        # One output channel: a keyframe's pixels whose windows lie inside
+        # One output channel: the pixels whose windows lie inside
         # go kLanes / (channels / 4) to a dot product, in chunks of 8 such
         # groups and a rest; the other pixels one at a time.
         ("conv2d 3x3 to one channel, 8 channels, 80 columns", "conv2d",
