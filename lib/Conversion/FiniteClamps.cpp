@@ -71,7 +71,11 @@ std::optional<ElementRange> constantRange(Value v) {
 }
 
 /// Bounds on the magnitude of every element of float values, from the ops
-/// that compute them: a value with a bound is finite, so never NaN.
+/// that compute them (real-valued: a result may exceed its bound by
+/// rounding, less than kMargin of it): a value with a bound is finite, so
+/// never NaN.
+constexpr double kMargin = 1e-3;
+
 class MagnitudeBounds {
 public:
   std::optional<double> of(Value v) {
@@ -79,12 +83,14 @@ public:
     if (!inserted)
       return it->second;
     std::optional<double> bound = compute(v);
-    // Rounding can take a result a little past the real-valued bound:
-    // far from the largest float is required.
-    auto type = dyn_cast<FloatType>(getElementTypeOrSelf(v.getType()));
-    if (bound && (!type || !(*bound * 2 < APFloat::getLargest(
-                                                type.getFloatSemantics())
-                                                .convertToDouble())))
+    // Rounding takes a result a little past the real-valued bound (at
+    // most 2^-24 of it per f32 op; kMargin covers thousands of ops): far
+    // from the largest float is required, and f32 or f64.
+    Type type = getElementTypeOrSelf(v.getType());
+    if (bound && (!(type.isF32() || type.isF64()) ||
+                  !(*bound * 2 < APFloat::getLargest(
+                                     cast<FloatType>(type).getFloatSemantics())
+                                     .convertToDouble())))
       bound = std::nullopt;
     memo[v] = bound;
     return bound;
@@ -199,12 +205,13 @@ void resq::relaxFiniteClamps(Operation *root) {
     std::optional<double> lhsBound = bounds.of(lhs), rhsBound = bounds.of(rhs);
     std::optional<ElementRange> lhsRange = constantRange(lhs),
                                 rhsRange = constantRange(rhs);
-    // A clamp to a constant beyond the other operand's bound returns that
-    // operand (strictly beyond: min(+0, -0) is -0).
+    // A clamp to a constant beyond the other operand's bound (and its
+    // rounding) returns that operand (strictly beyond: min(+0, -0) is -0).
     bool isMin = isa<arith::MinimumFOp, arith::MinNumFOp>(op);
     auto beyond = [&](std::optional<double> bound,
                       std::optional<ElementRange> limit) {
-      return bound && limit && (isMin ? limit->lo > *bound : limit->hi < -*bound);
+      double reach = bound ? *bound * (1 + kMargin) : 0;
+      return bound && limit && (isMin ? limit->lo > reach : limit->hi < -reach);
     };
     Value kept = beyond(lhsBound, rhsRange)   ? lhs
                  : beyond(rhsBound, lhsRange) ? rhs

@@ -178,3 +178,28 @@ func.func @eight_lanes(%acc: tensor<1x2x2x8xi32>) -> tensor<1x2x2x8xi8> {
   } -> tensor<1x2x2x8xi8>
   return %r : tensor<1x2x2x8xi8>
 }
+
+// -----
+
+// int8 codes times 0.5 lie within 64 (as reals; rounding may take a
+// result a little past): a clamp at 64.01 is kept, one at -65 goes.
+// CHECK-LABEL: func.func @margin
+// CHECK: arith.minimumf %{{.*}} fastmath<nnan> :
+// CHECK-NOT: arith.maximumf
+// CHECK: return
+#map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+func.func @margin(%acc: tensor<1x2x2x16xi8>) -> tensor<1x2x2x16xf32> {
+  %hi = arith.constant 64.01 : f32
+  %lo = arith.constant -65.0 : f32
+  %s = arith.constant 0.5 : f32
+  %e = tensor.empty() : tensor<1x2x2x16xf32>
+  %r = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%acc : tensor<1x2x2x16xi8>) outs(%e : tensor<1x2x2x16xf32>) {
+  ^bb0(%a: i8, %o: f32):
+    %f = arith.sitofp %a : i8 to f32
+    %m = arith.mulf %f, %s : f32
+    %c0 = arith.minimumf %m, %hi : f32
+    %c1 = arith.maximumf %c0, %lo : f32
+    linalg.yield %c1 : f32
+  } -> tensor<1x2x2x16xf32>
+  return %r : tensor<1x2x2x16xf32>
+}
