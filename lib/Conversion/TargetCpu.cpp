@@ -12,7 +12,14 @@ bool resq::cpuHasFeature(llvm::StringRef cpu, llvm::StringRef feature) {
     return llvm::sys::getHostCPUFeatures().lookup(feature);
   llvm::SmallVector<llvm::StringRef> features;
   llvm::X86::getFeaturesForCPU(cpu, features);
-  return llvm::is_contained(features, feature);
+  // A CPU lists some features only through others (x86-64-v4's AVX-512F
+  // through AVX-512BW, DQ, VL): add what each implies.
+  llvm::StringMap<bool> enabled;
+  for (llvm::StringRef f : features) {
+    enabled[f] = true;
+    llvm::X86::updateImpliedFeatures(f, true, enabled);
+  }
+  return enabled.lookup(feature);
 }
 
 bool resq::cpuHasAvx512Vnni(llvm::StringRef cpu) {

@@ -373,8 +373,10 @@ llvm::Expected<StreamLayout> readStreamLayout(mlir::ModuleOp module) {
   return layout;
 }
 
-/// Rejects CPU names LLVM does not know, and CPUs whose VNNI kernels this
-/// machine could not execute (that would end in SIGILL, not an error).
+/// Rejects CPU names LLVM does not know, and CPUs whose VNNI kernels or
+/// AVX-512 conversions (resq.round_to_int) this machine could not execute
+/// (that would end in SIGILL or a failed instruction selection, not an
+/// error).
 llvm::Error checkTargetCpu(StringRef cpu) {
   if (cpu == "native")
     return llvm::Error::success();
@@ -386,6 +388,11 @@ llvm::Error checkTargetCpu(StringRef cpu) {
   if (resq::cpuHasAvx512Vnni(cpu) && !resq::cpuHasAvx512Vnni("native"))
     return makeError("target CPU '" + cpu +
                      "' has AVX-512 VNNI but this machine does not; the "
+                     "generated code could not run here");
+  if (resq::cpuHasFeature(cpu, "avx512f") &&
+      !resq::cpuHasFeature("native", "avx512f"))
+    return makeError("target CPU '" + cpu +
+                     "' has AVX-512 but this machine does not; the "
                      "generated code could not run here");
   return llvm::Error::success();
 }

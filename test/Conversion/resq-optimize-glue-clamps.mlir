@@ -1,5 +1,7 @@
 // RUN: resq-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(resq-optimize-glue{target-cpu=skylake}))" | FileCheck %s
 // RUN: resq-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(resq-optimize-glue{target-cpu=sapphirerapids}))" | FileCheck %s --check-prefix=AVX512
+// x86-64-v4 has AVX-512F through the features it lists (BW, DQ, VL).
+// RUN: resq-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(resq-optimize-glue{target-cpu=x86-64-v4}))" | FileCheck %s --check-prefix=AVX512
 // RUN: resq-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(resq-optimize-glue{target-cpu=sapphirerapids}),resq-lower-intrinsics)" | FileCheck %s --check-prefix=INTRINSIC
 
 // A requantization: an int32 accumulator dequantized by finite per-channel
