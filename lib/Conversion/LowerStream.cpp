@@ -335,6 +335,9 @@ private:
   /// window's rows (columns) from `start` lie inside the input.
   Value windowStart(Value out, bool rows);
   Value windowInside(Value start, bool rows);
+  /// The output columns [first, end) whose whole window lies inside the
+  /// input (end >= first).
+  std::pair<int64_t, int64_t> insideColumns() const;
 
   void emitResidualQuantization(Value key);
   /// Row `by`'s blocks' bit-widths into bitsView, from the largest rounded
@@ -401,6 +404,11 @@ private:
   std::pair<Value, Value> inputAsRun();
   /// The n x ih x iw x ic bytes at `base` + `offset` as one run.
   Value runOf(Value base, OpFoldResult offset);
+  /// Where pixel (n, y, x)'s channels start in such a run.
+  Value runPixel(Value n, Value y, Value x);
+  /// Bytes of codes with the sign bit of each flipped (code + 128, the
+  /// unsigned operand of vpdpbusd), as i32 lanes.
+  Value flipSigns(Value words);
   /// VNNI: what the +128 (and a keyframe's zero point) added to output
   /// block ocb through tap `tap`: weight sums x (128 + zp).
   Value vnniCorrection(bool keyframe, Value sBatch, Value ocb, Value tap);
@@ -689,6 +697,15 @@ std::pair<Value, Value> LayerLowering::inputAsRun() {
   return {inputIsRun, inputRun};
 }
 
+Value LayerLowering::runPixel(Value n, Value y, Value x) {
+  return e.mul(e.add(e.mul(e.add(e.mul(n, e.idx(g.ih)), y), e.idx(g.iw)), x),
+               e.idx(g.ic));
+}
+
+Value LayerLowering::flipSigns(Value words) {
+  return arith::XOrIOp::create(b, words, e.splatI32(int32_t(0x80808080u)));
+}
+
 Value LayerLowering::runOf(Value base, OpFoldResult offset) {
   int64_t size = g.n * g.ih * g.iw * g.ic;
   auto type = MemRefType::get(
@@ -748,6 +765,14 @@ std::pair<Value, Value> LayerLowering::tapInput(Value out, int64_t k,
 Value LayerLowering::windowStart(Value out, bool rows) {
   return rows ? e.sub(e.mul(out, e.idx(g.strideY)), e.idx(g.padTop))
               : e.sub(e.mul(out, e.idx(g.strideX)), e.idx(g.padLeft));
+}
+
+std::pair<int64_t, int64_t> LayerLowering::insideColumns() const {
+  int64_t span = (g.kw - 1) * g.dilationX;
+  int64_t first = (g.padLeft + g.strideX - 1) / g.strideX;
+  int64_t last = g.iw - 1 - span + g.padLeft; // Largest ox * strideX.
+  int64_t end = last < 0 ? 0 : std::min(g.ow, last / g.strideX + 1);
+  return {first, std::max(first, end)};
 }
 
 Value LayerLowering::windowInside(Value start, bool rows) {
@@ -1193,10 +1218,7 @@ Value LayerLowering::vnniCodes(bool keyframe, Value n, Value y, Value x,
     Value quad = e.load(q32View, ValueRange{n, y, x, c4});
     return vector::BitCastOp::create(b, v64, e.splat(quad));
   }
-  Value at = e.add(
-      e.mul(e.add(e.mul(e.add(e.mul(n, e.idx(g.ih)), y), e.idx(g.iw)), x),
-            e.idx(g.ic)),
-      e.mul(c4, e.idx(4)));
+  Value at = e.add(runPixel(n, y, x), e.mul(c4, e.idx(4)));
   Value quad = vector::LoadOp::create(b, VectorType::get({4}, b.getI8Type()),
                                       keyframeCodes, ValueRange{at});
   Value word = vector::BitCastOp::create(
@@ -1205,8 +1227,7 @@ Value LayerLowering::vnniCodes(bool keyframe, Value n, Value y, Value x,
       b, VectorType::get({kLanes}, b.getI32Type()), word);
   // The sign bits of all four codes flipped (code + 128): one vector op per
   // broadcast, where a copy into Q moved X twice more through memory.
-  return vector::BitCastOp::create(
-      b, v64, arith::XOrIOp::create(b, words, e.splatI32(int32_t(0x80808080u))));
+  return vector::BitCastOp::create(b, v64, flipSigns(words));
 }
 
 Value LayerLowering::vnniCorrection(bool keyframe, Value sBatch, Value ocb,
@@ -1455,12 +1476,9 @@ void LayerLowering::emitDepthwiseRow(bool keyframe, Value n, Value oy) {
   auto pixels = [&](int64_t from, int64_t to) {
     e.loop(from, to, [&](Value ox) { emitOutputPixel(keyframe, n, oy, ox); });
   };
-  // Output columns [xLo, xHi) have their whole window inside the input.
-  int64_t span = (g.kw - 1) * g.dilationX;
-  int64_t xLo = (g.padLeft + g.strideX - 1) / g.strideX;
-  int64_t last = g.iw - 1 - span + g.padLeft; // Largest ox * strideX.
-  int64_t xHi = last < 0 ? 0 : std::min(g.ow, last / g.strideX + 1);
-  int64_t chunks = xHi > xLo ? (xHi - xLo) / kPixels : 0;
+  int64_t xLo, xHi;
+  std::tie(xLo, xHi) = insideColumns();
+  int64_t chunks = (xHi - xLo) / kPixels;
   // Keyframes only (dense-above layers included): chunks on the residual
   // path too took pose's resq-compile from 17 to 20 s for little gain.
   if (g.multiplier != 1 || chunks == 0 || !keyframe)
@@ -1637,9 +1655,8 @@ void LayerLowering::emitPixelLaneRow(bool keyframe, Value n, Value oy) {
     e.loop(from, to,
            [&](Value ox) { emitOutputPixel(keyframe, n, oy, ox); });
   };
-  int64_t span = (g.kw - 1) * g.dilationX;
-  int64_t xLo = g.padLeft;
-  int64_t xHi = std::max<int64_t>(xLo, std::min(g.ow, g.iw - span + g.padLeft));
+  int64_t xLo, xHi;
+  std::tie(xLo, xHi) = insideColumns();
   int64_t groups = (xHi - xLo) / perGroup;
   int64_t chunks = groups / kGroups, rest = groups % kGroups;
   if (groups == 0)
@@ -1683,23 +1700,19 @@ void LayerLowering::emitPixelLaneChunk(bool keyframe, Value n, Value oy,
       e.idx(0), e.idx(g.kh), zeros, [&](Value ky, ValueRange in) {
         SmallVector<Value> acc(in);
         Value iy = e.add(y0, e.mul(ky, e.idx(g.dilationY)));
-        Value rowStart = e.mul(e.add(e.mul(n, e.idx(g.ih)), iy), e.idx(g.iw));
         for (int64_t kx = 0; kx < g.kw; ++kx) {
           Value tap = e.add(e.mul(ky, e.idx(g.kw)), e.idx(kx));
           Value w = vector::LoadOp::create(b, v64, pixelLaneWeights,
                                            ValueRange{e.mul(tap, e.idx(64))});
           for (int64_t k = 0; k < groups; ++k) {
             Value ix = e.add(x0, e.idx(k * perGroup + kx));
-            Value at = e.mul(e.add(rowStart, ix), e.idx(g.ic));
             Value codes = vector::LoadOp::create(
                 b, v64, keyframe ? keyframeCodes : codesBuffer,
-                ValueRange{at});
+                ValueRange{runPixel(n, iy, ix)});
             if (keyframe)
               codes = vector::BitCastOp::create(
                   b, v64,
-                  arith::XOrIOp::create(
-                      b, vector::BitCastOp::create(b, v16i32, codes),
-                      e.splatI32(int32_t(0x80808080u))));
+                  flipSigns(vector::BitCastOp::create(b, v16i32, codes)));
             acc[k] = DotBytesOp::create(b, v16i32, acc[k], codes, w);
           }
         }
